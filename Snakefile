@@ -1,0 +1,27 @@
+# privsynth: raw data -> synthetic data per (dataset, generator, setting)
+# -> fidelity reports -> results/summary.csv.  See README.md.
+import os
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+# A --configfile replaces the default config instead of being merged into it,
+# so a smaller grid really is smaller.
+if "datasets" not in config:
+
+    configfile: os.path.join(workflow.basedir, "config/config.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/generators/baselines.smk"
+include: "workflow/rules/fidelity.smk"
+include: "workflow/rules/summary.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

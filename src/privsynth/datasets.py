@@ -1,0 +1,155 @@
+"""Raw data acquisition (census download/verify, WDBC, CSV) and train/holdout split."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import ConfigError, DataError
+from .io import sha256_file
+
+log = logging.getLogger(__name__)
+
+CENSUS_URL = "https://github.com/mostly-ai/public-demo-data/raw/dev/census/census.csv.gz"
+CENSUS_SHA256 = "e894df34ea1348ec0b421403bf8f0c7f719da4578222cb733615d091c49dff62"
+CENSUS_COLUMNS = [
+    "age", "workclass", "fnlwgt", "education", "education_num", "marital_status",
+    "occupation", "relationship", "race", "sex", "capital_gain", "capital_loss",
+    "hours_per_week", "native_country", "income",
+]  # fmt: skip
+# Environment variable consulted when a census dataset has no source.path.
+CENSUS_ENV = "PRIVSYNTH_CENSUS"
+ROW_ID = "row_id"
+
+
+def wdbc_columns() -> list[str]:
+    from sklearn.datasets import load_breast_cancer
+
+    return [*load_breast_cancer().feature_names.tolist(), "target"]
+
+
+def resolve_source(dataset: str, source: Mapping[str, Any]) -> dict[str, Any]:
+    """Fill in defaults for a dataset's ``source`` block (done once, at DAG build)."""
+    src = dict(source)
+    kind = src["kind"]
+    if kind == "census":
+        src.setdefault("url", CENSUS_URL)
+        src.setdefault("sha256", CENSUS_SHA256)
+        if not src.get("path") and os.environ.get(CENSUS_ENV):
+            src["path"] = os.environ[CENSUS_ENV]
+    if kind == "csv" and not src.get("path"):
+        raise ConfigError(f"datasets.{dataset}.source.path: required for kind 'csv'")
+    return src
+
+
+def _verify(path: Path, expected: str | None, dataset: str, origin: str) -> None:
+    if not expected:
+        return
+    got = sha256_file(path)
+    if got != expected.lower():
+        raise DataError(
+            f"checksum mismatch for {dataset} from {origin}: sha256 {got}, expected {expected} "
+            f"(datasets.{dataset}.source.sha256); the file is corrupt or a different version"
+        )
+
+
+def _download(url: str, dest: Path, dataset: str, timeout: float = 60.0) -> None:
+    log.info("downloading %s", url)
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp, open(dest, "wb") as out:
+            shutil.copyfileobj(resp, out)
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise DataError(
+            f"could not download {dataset} from {url} ({reason}); without internet access set "
+            f"datasets.{dataset}.source.path to a local copy"
+            + (f" (or the {CENSUS_ENV} environment variable)" if dataset == "census" else "")
+        ) from None
+
+
+def _check_expected(df: pd.DataFrame, expected: list[str], dataset: str, origin: str) -> None:
+    have = list(map(str, df.columns))
+    if have != expected:
+        missing = [c for c in expected if c not in have]
+        extra = [c for c in have if c not in expected]
+        detail = []
+        if missing:
+            detail.append(f"missing: {', '.join(missing)}")
+        if extra:
+            detail.append(f"unexpected: {', '.join(extra)}")
+        if not detail:
+            detail.append("same columns in a different order")
+        raise DataError(f"columns of {origin} do not match the {dataset} schema ({'; '.join(detail)})")
+
+
+def _local(path: str, dataset: str) -> Path:
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise DataError(f"datasets.{dataset}.source.path: file not found: {p}")
+    return p
+
+
+def load_raw(dataset: str, source: Mapping[str, Any]) -> pd.DataFrame:
+    """Read one dataset as a DataFrame, verified against its checksum and columns."""
+    kind = source["kind"]
+    if kind == "census":
+        expected_sha = source.get("sha256")
+        if source.get("path"):
+            p = _local(source["path"], dataset)
+            _verify(p, expected_sha, dataset, str(p))
+            df = pd.read_csv(p)
+            origin = str(p)
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                dest = Path(tmp) / "census.csv.gz"
+                _download(source["url"], dest, dataset)
+                _verify(dest, expected_sha, dataset, source["url"])
+                df = pd.read_csv(dest)
+            origin = source["url"]
+        _check_expected(df, CENSUS_COLUMNS, dataset, origin)
+        return df
+    if kind == "wdbc":
+        if source.get("path"):
+            p = _local(source["path"], dataset)
+            _verify(p, source.get("sha256"), dataset, str(p))
+            df = pd.read_csv(p)
+            _check_expected(df, wdbc_columns(), dataset, str(p))
+            return df
+        from sklearn.datasets import load_breast_cancer
+
+        return load_breast_cancer(as_frame=True).frame
+    if kind == "csv":
+        p = _local(source["path"], dataset)
+        _verify(p, source.get("sha256"), dataset, str(p))
+        df = pd.read_csv(p)
+        if source.get("columns"):
+            _check_expected(df, list(source["columns"]), dataset, str(p))
+        return df
+    raise ConfigError(f"datasets.{dataset}.source.kind: unknown kind {kind!r}")
+
+
+def split(
+    raw: pd.DataFrame, holdout_fraction: float, seed: int, max_rows: int | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Seeded train/holdout split; the original row number is kept as index ``row_id``."""
+    df = raw.reset_index(drop=True)
+    df.index.name = ROW_ID
+    if max_rows is not None and max_rows < len(df):
+        df = df.sample(n=max_rows, random_state=seed).sort_index()
+    holdout = df.sample(frac=holdout_fraction, random_state=seed).sort_index()
+    train = df.drop(index=holdout.index)
+    if len(train) == 0 or len(holdout) == 0:
+        raise DataError(
+            f"split leaves an empty part ({len(train)} train / {len(holdout)} holdout rows); "
+            "change split.holdout_fraction"
+        )
+    return train, holdout

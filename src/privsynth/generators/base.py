@@ -1,0 +1,54 @@
+"""The generator interface every synthesizer implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from ..schema import Schema
+
+
+class Generator(ABC):
+    """Fit on a training table, then sample synthetic rows.
+
+    Subclasses import heavy dependencies inside ``fit``/``sample`` so that
+    listing or validating generators stays cheap.
+    """
+
+    #: registry name (the module name under ``privsynth.generators``)
+    name: ClassVar[str]
+    #: True for generators that leak their training data on purpose (audit controls)
+    positive_control: ClassVar[bool] = False
+    #: one line shown in summaries and reports
+    description: ClassVar[str] = ""
+    #: whether the generator can use a GPU (then ``gpu`` in its settings is honoured)
+    uses_gpu: ClassVar[bool] = False
+
+    def __init__(self, workdir: str | Path | None = None, threads: int = 1) -> None:
+        # A private scratch directory for this job (model files, engine state).
+        self.workdir = Path(workdir) if workdir is not None else None
+        self.threads = threads
+
+    @classmethod
+    def check_settings(cls, settings: Mapping[str, Any], where: str) -> None:
+        """Reject settings the JSON schema cannot express; raise ConfigError naming ``where``."""
+
+    @abstractmethod
+    def fit(self, train: pd.DataFrame, schema: Schema, settings: Mapping[str, Any], seed: int) -> None:
+        """Train on ``train`` (columns as in ``schema``)."""
+
+    @abstractmethod
+    def sample(self, n: int) -> pd.DataFrame:
+        """Return ``n`` rows with the schema's columns."""
+
+    def metrics(self) -> dict[str, Any]:
+        """Generator-specific metrics merged into ``metrics.json`` (e.g. epsilon, delta)."""
+        return {}
+
+    def artifacts(self) -> dict[str, Path]:
+        """Extra files produced during fit (e.g. an exported model), by role."""
+        return {}

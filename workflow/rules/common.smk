@@ -1,0 +1,49 @@
+# Config validation and the grid; functions used by the rules.
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+# The package lives in src/; make it importable without installation too.
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+from privsynth.config import Grid  # noqa: E402
+from privsynth.errors import ConfigError  # noqa: E402
+
+validate(config, workflow.source_path("../../config/schema.yaml"))
+try:
+    GRID = Grid(config, validate)
+except ConfigError as exc:
+    raise WorkflowError(f"invalid config: {exc}") from None
+
+NAME = "[A-Za-z0-9][A-Za-z0-9_.-]*"
+
+
+wildcard_constraints:
+    dataset=NAME,
+    setting=NAME,
+
+
+def cell_dir(c):
+    return f"results/{c.dataset}/{c.generator}/{c.setting}"
+
+
+def synth_job(wildcards):
+    return GRID.synth_slice(wildcards.dataset, wildcards.generator, wildcards.setting)
+
+
+def gpu_of(wildcards):
+    return GRID.gpu(wildcards.dataset, wildcards.generator, wildcards.setting)
+
+
+def summary_inputs(wildcards):
+    cells = list(GRID.cells.values())
+    inputs = {"metrics": [f"{cell_dir(c)}/metrics.json" for c in cells]}
+    if config["qa"]["enabled"]:
+        inputs["qa"] = [f"{cell_dir(c)}/qa/metrics.json" for c in cells]
+    return inputs
+
+
+def all_targets():
+    return ["results/summary.csv"]

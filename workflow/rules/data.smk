@@ -1,0 +1,31 @@
+# Raw data (download + checksum, or local copy) and the train/holdout split.
+
+
+rule fetch_data:
+    output:
+        "results/{dataset}/data/raw.parquet",
+    log:
+        "results/logs/fetch_data/{dataset}.log",
+    params:
+        job=lambda wc: GRID.fetch_slice(wc.dataset),
+    conda:
+        "../../envs/core.yaml"
+    script:
+        "../scripts/fetch_data.py"
+
+
+rule prepare_data:
+    input:
+        "results/{dataset}/data/raw.parquet",
+    output:
+        train="results/{dataset}/data/train.parquet",
+        holdout="results/{dataset}/data/holdout.parquet",
+        schema="results/{dataset}/data/schema.json",
+    log:
+        "results/logs/prepare_data/{dataset}.log",
+    params:
+        job=lambda wc: GRID.prepare_slice(wc.dataset),
+    conda:
+        "../../envs/core.yaml"
+    script:
+        "../scripts/prepare_data.py"

@@ -1,0 +1,21 @@
+# Fidelity of every synthetic set against train and holdout (mostlyai-qa).
+
+
+rule fidelity_qa:
+    input:
+        synthetic="results/{dataset}/{generator}/{setting}/synthetic.parquet",
+        metrics="results/{dataset}/{generator}/{setting}/metrics.json",
+        train="results/{dataset}/data/train.parquet",
+        holdout="results/{dataset}/data/holdout.parquet",
+    output:
+        html="results/{dataset}/{generator}/{setting}/qa/report.html",
+        metrics="results/{dataset}/{generator}/{setting}/qa/metrics.json",
+    log:
+        "results/logs/fidelity_qa/{dataset}/{generator}/{setting}.log",
+    params:
+        qa=lambda wc: GRID.qa_slice(),
+    threads: 2
+    conda:
+        "../../envs/qa.yaml"
+    script:
+        "../scripts/fidelity_qa.py"

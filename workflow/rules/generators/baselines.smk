@@ -1,0 +1,20 @@
+# Baseline generators: copy (positive control) and marginals. CPU only.
+
+
+rule synthesize_baseline:
+    input:
+        train="results/{dataset}/data/train.parquet",
+        schema="results/{dataset}/data/schema.json",
+    output:
+        synthetic="results/{dataset}/{generator}/{setting}/synthetic.parquet",
+        metrics="results/{dataset}/{generator}/{setting}/metrics.json",
+    log:
+        "results/logs/synthesize/{dataset}/{generator}/{setting}.log",
+    wildcard_constraints:
+        generator="copy|marginals",
+    params:
+        job=synth_job,
+    conda:
+        "../../../envs/core.yaml"
+    script:
+        "../../scripts/synthesize.py"
