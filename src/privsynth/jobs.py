@@ -121,6 +121,7 @@ def synthesize(
         log.warning("%s is a POSITIVE CONTROL: its output is the training data itself", name)
     gen = cls(workdir=workdir, threads=threads)
     log.info("fitting %s/%s on %d rows (seed %d)", name, job["setting"], len(train), seed)
+    log.info("CUDA_VISIBLE_DEVICES=%s", os.environ.get("CUDA_VISIBLE_DEVICES"))
     t0 = time.perf_counter()
     gen.fit(train.reset_index(drop=True), schema, settings, seed)
     fit_s = time.perf_counter() - t0
@@ -151,6 +152,8 @@ def synthesize(
         "epsilon": None,
         "delta": None,
     }
+    # Where the job ran: lets users (and the SLURM test) see which GPU a job was given.
+    metrics["cuda_visible_devices"] = os.environ.get("CUDA_VISIBLE_DEVICES")
     metrics.update(gen.metrics())
     write_parquet(syn, out_synthetic)
     write_json(metrics, out_metrics)
@@ -197,6 +200,7 @@ def summary_job(sm: Any) -> None:
 
     metrics = list(sm.input.metrics)
     qa = list(sm.input.get("qa", [])) or [None] * len(metrics)
-    df = summary.build([{"metrics": m, "qa": q} for m, q in zip(metrics, qa, strict=True)])
+    cells = [{"metrics": m, "qa": q} for m, q in zip(metrics, qa, strict=True)]
+    df = summary.build(cells, extras=list(sm.input.get("extra", [])))
     summary.write(df, sm.output[0])
     log.info("summary: %d rows", len(df))

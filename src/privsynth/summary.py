@@ -21,17 +21,27 @@ QA_KEYS = [
 ]  # fmt: skip
 
 
-def build(cells: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """``cells``: dicts with ``metrics`` (path) and optional ``qa`` (path) per grid cell."""
+KEY = ("dataset", "generator", "setting")
+
+
+def build(cells: Sequence[Mapping[str, Any]], extras: Sequence[str] = ()) -> pd.DataFrame:
+    """``cells``: dicts with ``metrics`` (path) and optional ``qa`` (path) per grid cell.
+
+    ``extras``: flat JSON files carrying the KEY columns; their other keys are
+    added as columns to the matching row (audit results, ML utility, ...).
+    """
     rows = []
     for c in cells:
         row: dict[str, Any] = dict(read_json(c["metrics"]))
         if c.get("qa"):
             qa = read_json(c["qa"])
             row.update({f"qa_{k}": qa.get(k) for k in QA_KEYS})
-        for extra in c.get("extra", []):
-            row.update(read_json(extra))
         rows.append(row)
+    by_key = {tuple(r[k] for k in KEY): r for r in rows}
+    for path in extras:
+        extra = dict(read_json(path))
+        key = tuple(extra.pop(k) for k in KEY)
+        by_key[key].update(extra)
     df = pd.DataFrame(rows)
     if df.empty:
         return pd.DataFrame(columns=LEADING)

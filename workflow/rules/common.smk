@@ -37,13 +37,22 @@ def gpu_of(wildcards):
     return GRID.gpu(wildcards.dataset, wildcards.generator, wildcards.setting)
 
 
+# Plug-in points for rule files included after this one:
+# - SUMMARY_EXTRAS: functions cell -> path of a flat JSON (with dataset/generator/
+#   setting keys) whose other keys become summary.csv columns for that cell;
+# - TARGETS: extra files `rule all` builds.
+SUMMARY_EXTRAS = []
+TARGETS = []
+
+
 def summary_inputs(wildcards):
     cells = list(GRID.cells.values())
     inputs = {"metrics": [f"{cell_dir(c)}/metrics.json" for c in cells]}
     if config["qa"]["enabled"]:
         inputs["qa"] = [f"{cell_dir(c)}/qa/metrics.json" for c in cells]
+    inputs["extra"] = [fn(c) for fn in SUMMARY_EXTRAS for c in cells]
     return inputs
 
 
 def all_targets():
-    return ["results/summary.csv"]
+    return ["results/summary.csv", *TARGETS]
