@@ -101,8 +101,8 @@ def model_configuration(settings: Mapping[str, Any]) -> dict[str, Any]:
         # so every generated value stays inside the schema's categories.
         "rare_category_replacement_method": "SAMPLE",
         "enable_flexible_generation": bool(settings.get("flexible_generation", False)),
-        # The model report is where the SDK's accuracy comes from.
-        "enable_model_report": True,
+        # The model report is where the SDK's accuracy comes from (slow on wide tables).
+        "enable_model_report": bool(settings.get("model_report", True)),
     }
     if dp is not None:
         cfg["differential_privacy"] = dict(dp)
@@ -237,6 +237,7 @@ class MostlyAIGenerator(Generator):
         t0 = time.perf_counter()
         with _environment(self.env):
             self.client = MostlyAI(local=True, local_dir=self.local_dir, quiet=True)
+            _reopen_file_handlers()
             g = self.client.train(config=cfg, start=True, wait=False, progress_bar=False)
             self.generator = g
             messages = self._follow_training(g)
@@ -250,21 +251,20 @@ class MostlyAIGenerator(Generator):
             self.training["epochs"], self.training["stop_reason"], self.accuracy,
             self.training["epsilon"], self.training["delta"],
         )  # fmt: skip
-        self._check_max_epsilon(messages)
+        self._check_max_epsilon()
         g.export_to_file(self.export_path)
         log.info("exported generator to %s (%.1f MB)", self.export_path, self.export_path.stat().st_size / 1e6)
 
-    def _check_max_epsilon(self, messages: list[Mapping[str, Any]]) -> None:
+    def _check_max_epsilon(self) -> None:
         max_eps = (dp_settings(self.settings) or {}).get("max_epsilon")
         eps = self.training["epsilon"]
         if max_eps is not None and eps is not None and eps > max_eps:
             # The engine keeps the first-epoch weights even when they already exceed the
             # budget; releasing data from them would break the promised guarantee.
-            first = next((_f(m.get("dp_eps")) for m in messages if m.get("dp_eps") is not None), eps)
             raise GeneratorError(
-                f"no checkpoint within differential_privacy.max_epsilon={max_eps}: epsilon was already "
-                f"{first:.3f} after the first epoch; raise max_epsilon, noise_multiplier or batch_size "
-                "(or lower value_protection_epsilon)"
+                f"no checkpoint within differential_privacy.max_epsilon={max_eps}: the first checkpoint "
+                f"(epoch {self.training['checkpoint_epoch']:g}) already had epsilon {eps:.3f}; raise "
+                "max_epsilon or noise_multiplier (or lower value_protection_epsilon)"
             )
 
     def _follow_training(self, g: Any) -> list[dict[str, Any]]:
@@ -317,7 +317,11 @@ class MostlyAIGenerator(Generator):
         if isinstance(data, dict):
             data = data[TABLE]
         log.info("generated %d rows in %.1f s", len(data), self.generation_seconds)
-        return coerce_frame(data[self.schema.names], self.schema)
+        out, clipped = clip_to_schema(coerce_frame(data[self.schema.names], self.schema), self.schema)
+        self.clipped_values = sum(clipped.values())
+        if clipped:
+            log.info("clipped to the schema's bounds: %s", ", ".join(f"{k}: {v}" for k, v in clipped.items()))
+        return out
 
     # --- outputs ----------------------------------------------------------------
     def metrics(self) -> dict[str, Any]:
@@ -325,6 +329,7 @@ class MostlyAIGenerator(Generator):
             "accuracy": self.accuracy,
             **self.training,
             "generation_seconds": round(getattr(self, "generation_seconds", 0.0), 3),
+            "clipped_values": getattr(self, "clipped_values", 0),
             "device": self.device,
             "model": self.settings.get("model", "small"),
             "differential_privacy": self.settings.get("differential_privacy") is not None,
@@ -338,6 +343,46 @@ class MostlyAIGenerator(Generator):
 
     def artifacts(self) -> dict[str, Path]:
         return {"generator": self.export_path}
+
+
+def _reopen_file_handlers() -> None:
+    """Re-attach the job's log file after the SDK's local server started.
+
+    uvicorn configures logging with dictConfig, which closes every existing
+    handler; a closed FileHandler opened with mode "w" silently drops records.
+    """
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if isinstance(h, logging.FileHandler) and h.stream is None:
+            fresh = logging.FileHandler(h.baseFilename, mode="a")
+            fresh.setFormatter(h.formatter)
+            fresh.setLevel(h.level)
+            root.removeHandler(h)
+            root.addHandler(fresh)
+
+
+def clip_to_schema(df: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Clip numeric columns to the schema's public bounds; count clipped values per column.
+
+    DP value protection draws noisy bounds, so a few values can land just outside
+    the observed range. Clipping to the (public) schema is post-processing: it
+    costs no privacy and keeps every row valid.
+    """
+    out = df.copy()
+    clipped: dict[str, int] = {}
+    for col in schema:
+        if col["type"] not in ("countable", "real"):
+            continue
+        s = pd.to_numeric(out[col["name"]], errors="coerce")
+        lo, hi = col.get("min"), col.get("max")
+        new = s.clip(lower=lo, upper=hi)
+        if col["type"] == "countable":
+            new = new.round()
+        n = int(((new != s) & s.notna()).sum())
+        if n:
+            clipped[col["name"]] = n
+        out[col["name"]] = new
+    return out, clipped
 
 
 def _tail(path: Path, pos: int, logger: logging.Logger) -> int:
@@ -397,13 +442,23 @@ def synthesize_job(sm: Any) -> None:
 
 COMPARISON_COLUMNS = [
     "setting", "accuracy", "training_seconds", "epsilon", "delta", "epochs", "stop_reason",
-    "runtime_seconds", "noise_multiplier", "max_grad_norm", "max_epsilon", "device",
+    "qa_accuracy", "runtime_seconds", "noise_multiplier", "max_grad_norm", "max_epsilon", "device",
 ]  # fmt: skip
 
 
-def comparison_table(metrics: list[Mapping[str, Any]]) -> pd.DataFrame:
-    """The tutorial's table: one row per setting (runtime = training time of the last checkpoint)."""
-    rows = [{c: m.get(c) for c in COMPARISON_COLUMNS} for m in metrics]
+def comparison_table(
+    metrics: list[Mapping[str, Any]], qa: list[Mapping[str, Any]] | None = None
+) -> pd.DataFrame:
+    """The tutorial's table: one row per setting (runtime = training time of the last checkpoint).
+
+    ``accuracy`` is the SDK's (model report); ``qa_accuracy`` the pipeline's fidelity
+    report on the released sample, when QA is enabled.
+    """
+    rows = []
+    for i, m in enumerate(metrics):
+        row = {c: m.get(c) for c in COMPARISON_COLUMNS}
+        row["qa_accuracy"] = qa[i].get("accuracy_overall") if qa else None
+        rows.append(row)
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 
@@ -413,7 +468,7 @@ def comparison_markdown(df: pd.DataFrame, dataset: str) -> str:
             return "–"
         if col == "delta":
             return f"{v:.0e}"
-        if col in ("accuracy",):
+        if col in ("accuracy", "qa_accuracy"):
             return f"{v:.3f}"
         if col in ("epsilon",):
             return f"{v:.2f}"
@@ -423,12 +478,15 @@ def comparison_markdown(df: pd.DataFrame, dataset: str) -> str:
             return f"{v:g}"
         return str(v)
 
-    cols = ["setting", "accuracy", "training_seconds", "epsilon", "delta", "epochs", "stop_reason", "runtime_seconds"]
-    heads = ["setting", "accuracy", "runtime (s)", "epsilon", "delta", "epochs", "stopped because", "job wall (s)"]
+    cols = ["setting", "accuracy", "training_seconds", "epsilon", "delta", "epochs", "stop_reason",
+            "qa_accuracy", "runtime_seconds"]  # fmt: skip
+    heads = ["setting", "accuracy", "runtime (s)", "epsilon", "delta", "epochs", "stopped because",
+             "QA accuracy", "job wall (s)"]  # fmt: skip
     lines = [
         f"# MOSTLY AI on {dataset}",
         "",
         "runtime = training time at the last checkpoint (as in the MOSTLY AI DP tutorial);",
+        "accuracy = the SDK's model report; QA accuracy = privsynth's fidelity report of the released sample;",
         "job wall = the whole job (analysis, training, model report, generation).",
         "",
         "| " + " | ".join(heads) + " |",
@@ -443,7 +501,8 @@ def comparison_job(sm: Any) -> None:
     from ..io import read_json, write_text, write_with
 
     metrics = [read_json(p) for p in sm.input.metrics]
-    df = comparison_table(metrics)
+    qa = [read_json(p) for p in sm.input.get("qa", [])] or None
+    df = comparison_table(metrics, qa)
     dataset = sm.wildcards.dataset
     write_with(lambda tmp: df.to_csv(tmp, index=False), sm.output.csv)
     write_text(comparison_markdown(df, dataset), sm.output.md)

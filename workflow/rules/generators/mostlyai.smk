@@ -2,13 +2,6 @@
 # comparison table in the shape of the MOSTLY AI differential-privacy tutorial.
 
 
-def mostlyai_gpu_model(wildcards):
-    # Only a GPU job names a model; "" leaves the SLURM request at --gpus=N.
-    if not gpu_of(wildcards):
-        return ""
-    return synth_job(wildcards)["settings"].get("gpu_model") or ""
-
-
 rule synthesize_mostlyai:
     input:
         train="results/{dataset}/data/train.parquet",
@@ -26,20 +19,27 @@ rule synthesize_mostlyai:
     threads: config["threads"]
     resources:
         gpu=gpu_of,
-        gpu_model=mostlyai_gpu_model,
+        # Only a GPU job names a model; "" leaves the SLURM request at --gpus=N.
+        gpu_model=lambda wc: (synth_job(wc)["settings"].get("gpu_model") or "") if gpu_of(wc) else "",
     conda:
         "../../../envs/mostlyai.yaml"
     script:
         "../../scripts/synthesize_mostlyai.py"
 
 
-def mostlyai_cells(wildcards):
-    return GRID.of(generator="mostlyai", dataset=wildcards.dataset)
-
-
 rule mostlyai_comparison:
     input:
-        metrics=lambda wc: [f"{cell_dir(c)}/metrics.json" for c in mostlyai_cells(wc)],
+        # metrics of every mostlyai setting of the dataset, plus their QA metrics if enabled
+        unpack(
+            lambda wc: {
+                kind: [
+                    f"{cell_dir(c)}/{name}"
+                    for c in GRID.of(generator="mostlyai", dataset=wc.dataset)
+                ]
+                for kind, name in [("metrics", "metrics.json"), ("qa", "qa/metrics.json")]
+                if kind == "metrics" or config["qa"]["enabled"]
+            }
+        ),
     output:
         csv="results/{dataset}/mostlyai/comparison.csv",
         md="results/{dataset}/mostlyai/comparison.md",
