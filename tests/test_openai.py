@@ -8,6 +8,7 @@ slow reply, ...).  No network is needed.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -382,6 +383,20 @@ def test_key_never_in_errors_or_logs(
     assert KEY not in caplog.text
 
 
+def test_log_records_are_scrubbed_of_the_key(caplog: pytest.LogCaptureFixture) -> None:
+    from privsynth.generators.openai import _scrubbed_logs
+
+    lg = logging.getLogger("openai._base_client")
+    with _scrubbed_logs(KEY):
+        lg.warning("headers: Authorization: Bearer %s", KEY)
+        try:
+            raise RuntimeError(f"boom {KEY}")
+        except RuntimeError:
+            lg.exception("failed")
+    assert "Bearer ***" in caplog.text and "boom ***" in caplog.text
+    assert KEY not in caplog.text
+
+
 def test_missing_key_is_a_config_error(api: FakeOpenAI, table: dict[str, Any], monkeypatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY")
     with pytest.raises(ConfigError, match="OPENAI_API_KEY is not set"):
@@ -524,6 +539,7 @@ def test_workflow_end_to_end(api: FakeOpenAI, tmp_path: Path) -> None:
     # The rule holds the global resource openai_requests (default profile: 1), so
     # the two jobs never overlap at the server although 2 cores are free.
     assert api.max_in_flight == 1
+    assert "openai_requests=1" in proc.stdout + proc.stderr  # shown with each job's resources
     log = (res / "logs/synthesize/wdbc/openai/a.log").read_text()
     assert "openai accounting:" in log and "request 1:" in log
 

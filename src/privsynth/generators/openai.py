@@ -225,7 +225,9 @@ class _Scrub(logging.Filter):
 
 @contextmanager
 def _scrubbed_logs(secret: str) -> Iterator[None]:
-    handlers = list(logging.getLogger().handlers)
+    # Every handler, not only the root's: OPENAI_LOG=debug gives the client its own.
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    handlers = {h for lg in loggers if isinstance(lg, logging.Logger) for h in lg.handlers}
     f = _Scrub(secret)
     for h in handlers:
         h.addFilter(f)
