@@ -24,6 +24,7 @@ wildcard_constraints:
 
 include: "workflow/rules/data.smk"
 include: "workflow/rules/generators/baselines.smk"
+include: "workflow/rules/generators/openai.smk"
 include: "workflow/rules/generators/plugins.smk"
 include: "workflow/rules/fidelity.smk"
 include: "workflow/rules/summary.smk"
