@@ -102,23 +102,24 @@ class Grid:
 
 
 def _validate_settings(validate: Validator, settings: dict[str, Any], gen: str, where: str) -> None:
+    schema_path = generators.settings_schema(gen)
     try:
-        validate(settings, str(generators.settings_schema(gen)))
-    except Exception as exc:  # snakemake raises WorkflowError wrapping the jsonschema error
-        raise ConfigError(f"{where}: {_one_line(exc)}") from None
+        validate(settings, str(schema_path))  # snakemake's validate also fills defaults
+    except Exception:
+        raise ConfigError(f"{where}: {_first_error(settings, schema_path)}") from None
 
 
-def _one_line(exc: BaseException) -> str:
-    # jsonschema errors are long; keep the first meaningful line and the key path.
-    # snakemake's validate raises WorkflowError inside the `except` for the jsonschema
-    # error, so the error is the implicit __context__, not __cause__.
-    cause = exc
-    while (getattr(cause, "__cause__", None) or getattr(cause, "__context__", None)) is not None:
-        cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
-    msg = getattr(cause, "message", None) or str(cause)
-    path = list(getattr(cause, "absolute_path", []) or [])
-    first = str(msg).strip().splitlines()[0] if str(msg).strip() else type(cause).__name__
-    return f"{'.'.join(map(str, path))}: {first}" if path else first
+def _first_error(instance: Any, schema_path: Path) -> str:
+    """The most relevant schema violation as ``key.path: message`` (one line)."""
+    import jsonschema
+    import yaml
+
+    schema = yaml.safe_load(schema_path.read_text())
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(instance))
+    if error is None:
+        return "invalid settings"
+    path = ".".join(map(str, error.absolute_path))
+    return f"{path}: {error.message}" if path else error.message
 
 
 def repo_root() -> Path:
