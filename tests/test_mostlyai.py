@@ -79,10 +79,13 @@ def test_dry_run_requests_gpu_only_for_gpu_settings(tmp_path: Path) -> None:
     out = proc.stdout + proc.stderr
     assert "synthesize_mostlyai" in out
     # Snakemake lists each job's resources in the dry run.
-    jobs = out.split("rule synthesize_mostlyai:")[1:]
-    by_setting = {("gpu" if "mostlyai/gpu/" in j else "cpu"): j for j in jobs}
-    assert "gpu=1" in by_setting["gpu"] and "gpu_model=a100" in by_setting["gpu"]
-    assert "gpu=0" in by_setting["cpu"] and "gpu_model=a100" not in by_setting["cpu"]
+    jobs = [j.split("\n\n")[0] for j in out.split("rule synthesize_mostlyai:")[1:]]
+    resources = {}
+    for j in jobs:
+        setting = j.split("setting=")[1].split()[0]
+        resources[setting] = j.split("resources:")[1].splitlines()[0]
+    assert "gpu=1" in resources["gpu"] and "gpu_model=a100" in resources["gpu"], resources
+    assert "gpu=0" in resources["cpu"] and "a100" not in resources["cpu"], resources
 
 
 def _msg(epoch: float, ckpt: int, eps: float | None = None, t: float = 1.0) -> dict[str, Any]:
