@@ -76,9 +76,12 @@ def main() -> int:
     prep = [f"results/{ds}/data/train.parquet" for ds in cfg["datasets"]]
     base = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(work),
             "--configfile", str(work / "config.yaml"), "--cores", str(args.cores)]  # fmt: skip
-    subprocess.run([*base, *prep], check=True, capture_output=True)
+    # Job scripts must import this checkout's package, not another pip-installed one.
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    subprocess.run([*base, *prep], check=True, capture_output=True, env=env)
     t0 = time.perf_counter()
-    proc = subprocess.run([*base, "--forceall", "--keep-going"], capture_output=True, text=True)
+    cmd = [*base, "--forcerun", "synthesize_mostlyai", "--keep-going"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     total = time.perf_counter() - t0
     if proc.returncode != 0:
         print(proc.stderr[-4000:], file=sys.stderr)

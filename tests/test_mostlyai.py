@@ -103,6 +103,8 @@ def test_training_summary_uses_last_checkpoint_and_names_the_stop_reason() -> No
     assert m.summarize_training(no_dp, {"max_epochs": 2})["stop_reason"] == "max_epochs"
     assert m.summarize_training(no_dp, {"max_epochs": 2})["epsilon"] is None
     assert m.summarize_training(no_dp, {"max_training_time": 0.1})["stop_reason"] == "time"
+    # a time cap stops mid-epoch, after the last message: the step's duration tells
+    assert m.summarize_training(no_dp, {"max_training_time": 0.5}, 31.0)["stop_reason"] == "time"
     assert m.summarize_training(no_dp, {"max_epochs": 50})["stop_reason"] == "converged"
 
 

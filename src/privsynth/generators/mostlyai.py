@@ -142,8 +142,14 @@ def describe_message(m: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def stop_reason(messages: list[Mapping[str, Any]], settings: Mapping[str, Any]) -> str:
-    """Why training ended: max_epsilon, time, max_epochs or converged (early stopping on val loss)."""
+def stop_reason(
+    messages: list[Mapping[str, Any]], settings: Mapping[str, Any], train_step_seconds: float | None = None
+) -> str:
+    """Why training ended: max_epsilon, time, max_epochs or converged (early stopping on val loss).
+
+    ``train_step_seconds``: duration of the SDK's TRAIN_MODEL step; a time cap usually
+    stops training mid-epoch, after the last progress message was sent.
+    """
     if not messages:
         return "no training"
     last = messages[-1]
@@ -151,7 +157,8 @@ def stop_reason(messages: list[Mapping[str, Any]], settings: Mapping[str, Any]) 
     if max_eps is not None and any((_f(m.get("dp_eps")) or 0) > max_eps for m in messages):
         return "max_epsilon"
     max_min = settings.get("max_training_time")
-    if max_min is not None and float(last.get("total_time") or 0) >= max_min * 60:
+    trained = max(float(last.get("total_time") or 0), train_step_seconds or 0.0)
+    if max_min is not None and trained >= max_min * 60:
         return "time"
     max_ep = settings.get("max_epochs")
     if max_ep is not None and float(last.get("epoch") or 0) >= max_ep:
@@ -159,12 +166,14 @@ def stop_reason(messages: list[Mapping[str, Any]], settings: Mapping[str, Any]) 
     return "converged"
 
 
-def summarize_training(messages: list[Mapping[str, Any]], settings: Mapping[str, Any]) -> dict[str, Any]:
+def summarize_training(
+    messages: list[Mapping[str, Any]], settings: Mapping[str, Any], train_step_seconds: float | None = None
+) -> dict[str, Any]:
     """Metrics from the progress messages, as in the tutorial: values of the last checkpoint."""
     checkpoints = [m for m in messages if m.get("is_checkpoint")]
     last_ckpt = checkpoints[-1] if checkpoints else (messages[-1] if messages else {})
     last = messages[-1] if messages else {}
-    reason = stop_reason(messages, settings)
+    reason = stop_reason(messages, settings, train_step_seconds)
     dp = settings.get("differential_privacy")
     return {
         "epochs": round(float(last.get("epoch") or 0), 3),
@@ -243,7 +252,7 @@ class MostlyAIGenerator(Generator):
             messages = self._follow_training(g)
         self.wall_fit_seconds = time.perf_counter() - t0
         self.messages = messages
-        self.training = summarize_training(messages, settings)
+        self.training = summarize_training(messages, settings, self.step_seconds.get("TRAIN_MODEL"))
         g.reload()
         self.accuracy = _f(g.accuracy)
         log.info(
@@ -275,6 +284,7 @@ class MostlyAIGenerator(Generator):
         seen = 0
         messages: list[dict[str, Any]] = []
         steps_done: set[str] = set()
+        self.step_seconds: dict[str, float] = {}
         status = None
         while True:
             progress = g.training.progress()
@@ -286,6 +296,7 @@ class MostlyAIGenerator(Generator):
                 if step.end_date is not None and code not in steps_done:
                     steps_done.add(code)
                     secs = (step.end_date - step.start_date).total_seconds() if step.start_date else float("nan")
+                    self.step_seconds[code] = secs
                     log.info("step %s done (%.1f s)", code, secs)
             for m in messages[seen:]:
                 log.info("progress: %s", describe_message(m))
