@@ -329,6 +329,16 @@ class MostlyAIGenerator(Generator):
             data = data[TABLE]
         log.info("generated %d rows in %.1f s", len(data), self.generation_seconds)
         out, clipped = clip_to_schema(coerce_frame(data[self.schema.names], self.schema), self.schema)
+        empty = [c["name"] for c in self.schema if not c.get("nullable") and out[c["name"]].isna().all()]
+        if empty and len(out):
+            hint = (
+                "DP value protection found no value range for them (too few rows for "
+                "value_protection_epsilon split over all columns): raise "
+                "differential_privacy.value_protection_epsilon or set value_protection: false"
+                if dp_settings(self.settings) is not None and self.settings.get("value_protection", True)
+                else "the model learned no values for them; train longer (max_epochs / max_training_time)"
+            )
+            raise GeneratorError(f"generated columns are all missing: {', '.join(empty)}; {hint}")
         self.clipped_values = sum(clipped.values())
         if clipped:
             log.info("clipped to the schema's bounds: %s", ", ".join(f"{k}: {v}" for k, v in clipped.items()))
