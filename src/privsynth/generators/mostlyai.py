@@ -446,19 +446,38 @@ def synthesize_job(sm: Any) -> None:
     from ..io import write_with
 
     # A private local_dir per job (in node-local TMPDIR): parallel jobs share nothing.
-    with tempfile.TemporaryDirectory(prefix="privsynth-mostlyai-") as workdir:
-        jobs.synthesize(
-            sm.input.train,
-            sm.input.schema,
-            sm.output.synthetic,
-            sm.output.metrics,
-            sm.params.job,
-            workdir=workdir,
-            threads=sm.threads,
-        )
-        exported = Path(workdir) / "generator.zip"
-        write_with(lambda tmp: shutil.copyfile(exported, tmp), sm.output.generator)
-        log.info("wrote %s", sm.output.generator)
+    with tempfile.TemporaryDirectory(prefix="privsynth-mostlyai-", ignore_cleanup_errors=True) as workdir:
+        try:
+            jobs.synthesize(
+                sm.input.train,
+                sm.input.schema,
+                sm.output.synthetic,
+                sm.output.metrics,
+                sm.params.job,
+                workdir=workdir,
+                threads=sm.threads,
+            )
+            exported = Path(workdir) / "generator.zip"
+            write_with(lambda tmp: shutil.copyfile(exported, tmp), sm.output.generator)
+            log.info("wrote %s", sm.output.generator)
+        finally:
+            # also on failure: a subprocess still writing would break the cleanup
+            _reap_children()
+
+
+def _reap_children(timeout: float = 60.0) -> None:
+    """Wait for the SDK's job subprocesses before their local_dir is deleted.
+
+    The training subprocess reports DONE, then still probes a few sample rows.
+    """
+    import psutil
+
+    children = psutil.Process().children(recursive=True)
+    _, alive = psutil.wait_procs(children, timeout=timeout)
+    for proc in alive:
+        log.warning("stopping SDK subprocess %d still running after %.0f s", proc.pid, timeout)
+        proc.terminate()
+    psutil.wait_procs(alive, timeout=10)
 
 
 COMPARISON_COLUMNS = [
