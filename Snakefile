@@ -19,6 +19,8 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/generators/baselines.smk"
 include: "workflow/rules/fidelity.smk"
 include: "workflow/rules/summary.smk"
+include: "workflow/rules/utility.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

@@ -142,6 +142,9 @@ def synthesize(
         "dataset": job["dataset"],
         "generator": name,
         "setting": job["setting"],
+        # Repeats of one configured setting share base_setting (see config.Grid).
+        "base_setting": job.get("base_setting", job["setting"]),
+        "repeat": int(job.get("repeat", 1)),
         "positive_control": cls.positive_control,
         "seed": seed,
         "train_rows": len(train),
