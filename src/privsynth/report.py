@@ -66,7 +66,7 @@ def normalise(df: pd.DataFrame) -> pd.DataFrame:
     if "base_setting" not in df.columns:
         df["base_setting"] = df["setting"].str.replace(REPEAT_SUFFIX, "", regex=True)
     if "repeat" not in df.columns:
-        df["repeat"] = df["setting"].str.extract(REPEAT_SUFFIX, expand=False).fillna(1).astype(int)
+        df["repeat"] = df["setting"].str.extract(REPEAT_SUFFIX, expand=False).fillna("1").astype(int)
     df["base_setting"] = df["base_setting"].fillna(df["setting"]).astype(str)
     if "positive_control" not in df.columns:
         df["positive_control"] = False
