@@ -59,3 +59,10 @@ def test_reserved_setting_name_and_bad_values() -> None:
     bad["datasets"]["a"]["repeats"] = 0
     with pytest.raises(Exception, match="minimum"):
         validate(bad, SCHEMA)
+
+
+def test_reserved_dataset_names() -> None:
+    cfg = config()
+    cfg["datasets"]["report"] = cfg["datasets"].pop("b")
+    with pytest.raises(ConfigError, match=r"datasets\.report: the name is reserved"):
+        Grid(cfg, validate)

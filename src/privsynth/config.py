@@ -48,6 +48,8 @@ class Grid:
         self.cells: dict[tuple[str, str, str], Cell] = {}
         self.sources: dict[str, dict[str, Any]] = {}
         for ds, dcfg in config["datasets"].items():
+            if ds in RESERVED_DATASETS:
+                raise ConfigError(f"datasets.{ds}: the name is reserved (results/{ds}/ holds the run's {ds}); rename it")
             self.sources[ds] = resolve_source(ds, dcfg["source"])
             for gen, settings_by_name in dcfg.get("generators", {}).items():
                 where = f"datasets.{ds}.generators.{gen}"
@@ -130,6 +132,7 @@ class Grid:
         return {"dataset": dataset, "target": self.config["datasets"][dataset].get("target")}
 
 
+RESERVED_DATASETS = {"report", "logs"}
 REPEAT_SUFFIX = re.compile(r"\.r[0-9]+$")
 
 
