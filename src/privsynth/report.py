@@ -199,7 +199,7 @@ def _style_eps_axis(ax: Any, x: np.ndarray, nodp: float | None) -> None:
         lo = finite.min() / 2 if len(finite) else nodp / 10
         ax.set_xlim(lo, nodp * 2.5)
         ax.axvline(nodp / 2.4, color="0.7", lw=0.8, ls=":")
-        ticks = [t for t in ax.get_xticks() if lo <= t < nodp / 2.4]
+        ticks = [t for t in ax.get_xticks() if lo <= t < nodp / 2.4] if len(finite) else []
         ax.set_xticks(ticks + [nodp])
         ax.set_xticklabels([f"{t:g}" for t in ticks] + ["no DP"])
         ax.minorticks_off()
