@@ -18,6 +18,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/generators/baselines.smk"
 include: "workflow/rules/fidelity.smk"
+include: "workflow/rules/eda.smk"
 include: "workflow/rules/summary.smk"
 
 
