@@ -148,3 +148,37 @@ def test_association_matrix_identical_data_and_independence() -> None:
     assert m.loc["x", "y"] == pytest.approx(1.0)
     assert m.loc["x", "z"] < 0.1
     assert m.loc["x", "c"] > 0.5 > m.loc["z", "c"]
+
+
+@pytest.mark.slow
+def test_pipeline_builds_reports_and_pages(snakemake_runner, tmp_path) -> None:
+    from conftest import tiny_config
+
+    cfg = tiny_config(wdbc={"source": {"kind": "wdbc"}, "max_rows": 150, "generators": {"copy": {"default": {}}}})
+    cfg["eda"] = {"sections": ["overview", "correlations"]}
+    snakemake_runner(cfg)
+    res = tmp_path / "results" / "wdbc"
+    for page in (res / "data/eda.html", res / "copy/default/eda.html", res / "copy/default/compare.html"):
+        assert eda.remote_references(page.read_text()) == [], page
+    assert "POSITIVE CONTROL" in (res / "copy/default/eda.html").read_text()
+    compare = (res / "copy/default/compare.html").read_text()
+    # QA is off in this config: the page draws marginals and matrices itself.
+    assert compare.count("Plotly.newPlot(") == 2 and 'href="../../data/eda.html"' in compare
+    log = (tmp_path / "results/logs/eda/wdbc/data.log").read_text()
+    assert "sections: overview, correlations" in log and "EDA report:" in log
+    # Turning the comparison pages off touches no report; turning EDA off drops them.
+    cfg["eda"]["compare"] = False
+    assert "Nothing to be done" in snakemake_runner(cfg, "-n").stdout
+    cfg["eda"] = {"enabled": False, "compare": False}
+    dry = snakemake_runner(cfg, "-n", "--forceall").stdout
+    assert "eda_real" not in dry and "eda_synthetic" not in dry and "eda_compare" not in dry
+
+
+def test_unknown_section_is_a_config_error(snakemake_runner) -> None:
+    from conftest import tiny_config
+
+    cfg = tiny_config(wdbc={"source": {"kind": "wdbc"}})
+    cfg["eda"] = {"sections": ["overview", "histograms"]}
+    proc = snakemake_runner(cfg, "-n", check=False)
+    assert proc.returncode != 0
+    assert "histograms" in proc.stdout + proc.stderr

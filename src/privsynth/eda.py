@@ -556,3 +556,47 @@ def compare_job(sm: Any) -> None:
         qa_report=qa,
         positive_control=bool(meta.get("positive_control")),
     )
+
+
+# --- rule helpers (workflow/rules/eda.smk) -------------------------------------------
+
+_REPORT_KEYS = ("sections", "wide_columns", "wide_skip", "max_rows", "timeout")
+
+
+def report_slice(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of ``eda`` that changes a report: toggling eda.compare reruns no report."""
+    return {k: config["eda"][k] for k in _REPORT_KEYS}
+
+
+def compare_inputs(config: Mapping[str, Any], dataset: str, generator: str, setting: str) -> dict[str, str]:
+    d = f"results/{dataset}/{generator}/{setting}"
+    inputs = {
+        "train": f"results/{dataset}/data/train.parquet",
+        "synthetic": f"{d}/synthetic.parquet",
+        "metrics": f"{d}/metrics.json",
+    }
+    # Reuse the fidelity report's marginals and correlation matrices when there is one.
+    if config["qa"]["enabled"]:
+        inputs["qa"] = f"{d}/qa/report.html"
+    return inputs
+
+
+def compare_links(config: Mapping[str, Any]) -> dict[str, str]:
+    """Links from compare.html to the EDA reports the config builds (relative paths)."""
+    e = config["eda"]
+    links = {"real EDA": "../../data/eda.html"} if e["enabled"] else {}
+    if e["enabled"] and e["synthetic"]:
+        links["synthetic EDA"] = "eda.html"
+    return links
+
+
+def targets(config: Mapping[str, Any], datasets: Sequence[str], cell_dirs: Sequence[str]) -> list[str]:
+    e = config["eda"]
+    out: list[str] = []
+    if e["enabled"]:
+        out += [f"results/{ds}/data/eda.html" for ds in datasets]
+        if e["synthetic"]:
+            out += [f"{d}/eda.html" for d in cell_dirs]
+    if e["compare"]:
+        out += [f"{d}/compare.html" for d in cell_dirs]
+    return out

@@ -1,26 +1,7 @@
 # Exploratory data analysis (edvart) of the real training split and of every
 # synthetic set, plus a compact real-vs-synthetic page per synthetic set.
 # Optional: eda.enabled / eda.synthetic / eda.compare in the config.
-
-EDA = config["eda"]
-
-
-def eda_slice(wildcards):
-    # Only what changes the report's content: toggling eda.compare reruns nothing here.
-    return {k: EDA[k] for k in ("sections", "wide_columns", "wide_skip", "max_rows", "timeout")}
-
-
-def compare_inputs(wildcards):
-    d = f"results/{wildcards.dataset}/{wildcards.generator}/{wildcards.setting}"
-    inputs = {
-        "train": f"results/{wildcards.dataset}/data/train.parquet",
-        "synthetic": f"{d}/synthetic.parquet",
-        "metrics": f"{d}/metrics.json",
-    }
-    # Reuse the fidelity report's marginals and correlation matrices when there is one.
-    if config["qa"]["enabled"]:
-        inputs["qa"] = f"{d}/qa/report.html"
-    return inputs
+from privsynth import eda as _eda
 
 
 rule eda_real:
@@ -31,7 +12,7 @@ rule eda_real:
     log:
         "results/logs/eda/{dataset}/data.log",
     params:
-        eda=eda_slice,
+        eda=lambda wc: _eda.report_slice(config),
     threads: 1
     conda:
         "../../envs/eda.yaml"
@@ -50,7 +31,7 @@ rule eda_synthetic:
     wildcard_constraints:
         generator=NAME,
     params:
-        eda=eda_slice,
+        eda=lambda wc: _eda.report_slice(config),
     threads: 1
     conda:
         "../../envs/eda.yaml"
@@ -60,7 +41,7 @@ rule eda_synthetic:
 
 rule eda_compare:
     input:
-        unpack(compare_inputs),
+        unpack(lambda wc: _eda.compare_inputs(config, wc.dataset, wc.generator, wc.setting)),
     output:
         html="results/{dataset}/{generator}/{setting}/compare.html",
     log:
@@ -68,9 +49,7 @@ rule eda_compare:
     wildcard_constraints:
         generator=NAME,
     params:
-        links=lambda wc: {"synthetic EDA": "eda.html", "real EDA": "../../data/eda.html"}
-        if EDA["enabled"] and EDA["synthetic"]
-        else ({"real EDA": "../../data/eda.html"} if EDA["enabled"] else {}),
+        links=lambda wc: _eda.compare_links(config),
     threads: 1
     conda:
         "../../envs/eda.yaml"
@@ -78,9 +57,4 @@ rule eda_compare:
         "../scripts/eda_compare.py"
 
 
-if EDA["enabled"]:
-    TARGETS.extend(f"results/{ds}/data/eda.html" for ds in GRID.datasets)
-    if EDA["synthetic"]:
-        TARGETS.extend(f"{cell_dir(c)}/eda.html" for c in GRID.cells.values())
-if EDA["compare"]:
-    TARGETS.extend(f"{cell_dir(c)}/compare.html" for c in GRID.cells.values())
+TARGETS.extend(_eda.targets(config, GRID.datasets, [cell_dir(c) for c in GRID.cells.values()]))
