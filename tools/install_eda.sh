@@ -25,8 +25,9 @@ print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["project"]["optional-depen
 PY
 "$PYTHON" -m pip install -r "${TMPDIR:-/tmp}/privsynth-eda-req.txt"
 "$PYTHON" - <<'PY'
-import edvart, plotly
+from importlib.metadata import version
+import edvart, plotly  # noqa: F401 - fails here, not in the first EDA job
 major = int(plotly.__version__.split(".")[0])
 assert major >= 6, f"plotly {plotly.__version__} < 6: edvart figures would need a CDN; reinstall plotly>=6"
-print(f"edvart {edvart.__version__ if hasattr(edvart, '__version__') else '4.0.2'} with plotly {plotly.__version__}: ok")
+print(f"edvart {version('edvart')} with plotly {plotly.__version__}, pandas {version('pandas')}: ok")
 PY

@@ -364,8 +364,9 @@ def marginals_figure(real: pd.DataFrame, syn: pd.DataFrame, summary: pd.DataFram
             fig.add_trace(t, row=i // ncols + 1, col=i % ncols + 1)
     fig.data[0].showlegend = True
     fig.data[1].showlegend = True
-    fig.update_layout(height=230 * nrows + 80, barmode="overlay", margin=dict(t=60, l=30, r=10, b=30),
-                      legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right"))  # fmt: skip
+    # Legend in the top margin (container coordinates), clear of the subplot titles.
+    fig.update_layout(height=230 * nrows + 100, barmode="overlay", margin=dict(t=80, l=30, r=10, b=30),
+                      legend=dict(orientation="h", yref="container", y=0.995, yanchor="top", x=0))  # fmt: skip
     fig.update_annotations(font_size=11)
     fig.update_xaxes(tickfont_size=9)
     fig.update_yaxes(tickfont_size=9, tickformat=".0%")
@@ -375,7 +376,8 @@ def marginals_figure(real: pd.DataFrame, syn: pd.DataFrame, summary: pd.DataFram
 def association_matrix(df: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
     """|Spearman| between numeric columns, Cramér's V otherwise (values in [0, 1])."""
     cols = list(df.columns)
-    codes = {c: (df[c].astype("object").where(df[c].notna(), "(missing)").astype(str)) for c in cols}
+    # Integer codes once per column (numeric columns as deciles) so each pair is one bincount.
+    codes = {c: _codes(df[c], kinds[c] == "numeric") for c in cols}
     m = pd.DataFrame(np.eye(len(cols)), index=cols, columns=cols)
     num = [c for c in cols if kinds[c] == "numeric"]
     if len(num) > 1:
@@ -385,28 +387,30 @@ def association_matrix(df: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFra
         for b in cols[i + 1 :]:
             if kinds[a] == "numeric" and kinds[b] == "numeric":
                 continue
-            # Numeric columns enter Cramér's V as deciles.
-            xa = codes[a] if kinds[a] != "numeric" else _deciles(df[a])
-            xb = codes[b] if kinds[b] != "numeric" else _deciles(df[b])
-            m.loc[a, b] = m.loc[b, a] = _cramers_v(xa, xb)
+            m.loc[a, b] = m.loc[b, a] = _cramers_v(*codes[a], *codes[b])
     return m.fillna(0.0)
 
 
-def _deciles(s: pd.Series) -> pd.Series:
-    x = pd.to_numeric(s, errors="coerce")
-    try:
-        return pd.qcut(x, 10, duplicates="drop").astype(str)
-    except ValueError:
-        return x.astype(str)
+def _codes(s: pd.Series, numeric: bool) -> tuple[np.ndarray, int]:
+    if numeric:
+        x = pd.to_numeric(s, errors="coerce")
+        try:
+            s = pd.qcut(x, 10, duplicates="drop")
+        except ValueError:
+            s = x
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    codes = np.where(codes < 0, len(uniques), codes)  # missing values are a level of their own
+    return codes.astype(np.int64), len(uniques) + 1
 
 
-def _cramers_v(a: pd.Series, b: pd.Series) -> float:
-    table = pd.crosstab(a.to_numpy(), b.to_numpy()).to_numpy(float)
+def _cramers_v(a: np.ndarray, ka: int, b: np.ndarray, kb: int) -> float:
+    table = np.bincount(a * kb + b, minlength=ka * kb).reshape(ka, kb).astype(float)
+    table = table[table.sum(1) > 0][:, table.sum(0) > 0]
     n = table.sum()
     if n == 0 or min(table.shape) < 2:
         return 0.0
     expected = table.sum(1, keepdims=True) * table.sum(0, keepdims=True) / n
-    chi2 = float(((table - expected) ** 2 / np.where(expected > 0, expected, 1)).sum())
+    chi2 = float(((table - expected) ** 2 / expected).sum())
     return float(np.sqrt(chi2 / n / (min(table.shape) - 1)))
 
 
