@@ -98,6 +98,13 @@ def test_edvart_report_renders_offline_in_chromium(wdbc_small, chromium, tmp_pat
     assert "Principal Component Analysis" in dom and "mean radius" in dom
 
 
+def test_cell_timeout_is_a_one_line_error_and_writes_nothing(wdbc_small, tmp_path) -> None:
+    out = tmp_path / "eda.html"
+    with pytest.raises(PrivsynthError, match="eda.timeout=1 s"):
+        eda.eda_report(wdbc_small, out, {"sections": ["pairplot"], "timeout": 1}, title="t")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_chromium_check_detects_a_remote_script(chromium, tmp_path) -> None:
     # Negative control for the check above: a page needing a CDN is caught.
     page = tmp_path / "cdn.html"
