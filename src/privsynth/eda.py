@@ -315,7 +315,8 @@ def column_summary(real: pd.DataFrame, syn: pd.DataFrame, max_levels: int = 20) 
             row["kind"] = "numeric"
             row["TVD"] = _tvd_numeric(r, pd.to_numeric(s, errors="coerce"), _bins(r))
             sn = pd.to_numeric(s, errors="coerce")
-            row.update({"mean real": r.mean(), "mean synthetic": sn.mean(), "std real": r.std(), "std synthetic": sn.std()})
+            row.update({"mean real": r.mean(), "mean synthetic": sn.mean(),
+                        "std real": r.std(), "std synthetic": sn.std()})  # fmt: skip
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -481,7 +482,9 @@ def comparison_page(
     syn = syn[list(real.columns)]
     summary = column_summary(real, syn, max_levels)
     kinds = dict(zip(summary["column"], summary["kind"], strict=True))
-    link_items = [f'<a href="{html_lib.escape(href)}">{html_lib.escape(label)}</a>' for label, href in (links or {}).items()]
+    link_items = [
+        f'<a href="{html_lib.escape(href)}">{html_lib.escape(label)}</a>' for label, href in (links or {}).items()
+    ]
     if qa_report:
         q = html_lib.escape(qa_report)
         body = (
