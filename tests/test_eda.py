@@ -162,7 +162,7 @@ def test_pipeline_builds_reports_and_pages(snakemake_runner, tmp_path) -> None:
     from conftest import tiny_config
 
     cfg = tiny_config(wdbc={"source": {"kind": "wdbc"}, "max_rows": 150, "generators": {"copy": {"default": {}}}})
-    cfg["eda"] = {"sections": ["overview", "correlations"]}
+    cfg["eda"] = {"sections": ["overview"]}
     snakemake_runner(cfg)
     res = tmp_path / "results" / "wdbc"
     for page in (res / "data/eda.html", res / "copy/default/eda.html", res / "copy/default/compare.html"):
@@ -172,7 +172,7 @@ def test_pipeline_builds_reports_and_pages(snakemake_runner, tmp_path) -> None:
     # QA is off in this config: the page draws marginals and matrices itself.
     assert compare.count("Plotly.newPlot(") == 2 and 'href="../../data/eda.html"' in compare
     log = (tmp_path / "results/logs/eda/wdbc/data.log").read_text()
-    assert "sections: overview, correlations" in log and "EDA report:" in log
+    assert "sections: overview" in log and "EDA report:" in log
     # Turning the comparison pages off touches no report; turning EDA off drops them.
     cfg["eda"]["compare"] = False
     assert "Nothing to be done" in snakemake_runner(cfg, "-n").stdout
