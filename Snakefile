@@ -27,6 +27,7 @@ include: "workflow/rules/generators/baselines.smk"
 include: "workflow/rules/generators/openai.smk"
 include: "workflow/rules/generators/plugins.smk"
 include: "workflow/rules/fidelity.smk"
+include: "workflow/rules/eda.smk"
 include: "workflow/rules/summary.smk"
 
 

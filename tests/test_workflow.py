@@ -159,8 +159,6 @@ def test_run_rerun_only_what_changed(tmp_path, census_path):
         for cell in ("copy/default", "marginals/default"):
             assert (res / ds / cell / "qa/report.html").stat().st_size > 10_000
             assert json.loads((res / ds / cell / "metrics.json").read_text())["seed"] == 0
-    copy_qa = json.loads((res / "wdbc/copy/default/qa/metrics.json").read_text())
-    assert copy_qa["distances_ims_training"] > 0.9  # the positive control is caught by QA too
 
     # Nothing changed: nothing to do.
     assert "Nothing to be done" in run_snakemake(tmp_path, cfg, "-n").stdout
