@@ -15,7 +15,7 @@ python -m pip install -q --upgrade pip
 # (as on our dev/CI machines) pip takes it; otherwise a dependency resolution
 # would pull several GB of CUDA packages first.
 python -m pip install -q "torch==2.13.0"
-python -m pip install -q -e ".[workflow,qa,test]"
+python -m pip install -q --config-settings editable_mode=compat -e ".[workflow,qa,test]"
 
 # Extras added by feature rule families (each documents itself in docs/).
 for extra in $(python tools/extras.py); do
