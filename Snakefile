@@ -17,7 +17,9 @@ if "datasets" not in config:
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/generators/baselines.smk"
+include: "workflow/rules/generators/controls.smk"
 include: "workflow/rules/fidelity.smk"
+include: "workflow/rules/audit.smk"
 include: "workflow/rules/summary.smk"
 
 
