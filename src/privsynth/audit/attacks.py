@@ -72,6 +72,20 @@ class Attack(ABC):
     def fit(self, sets: SyntheticSets, idx: np.ndarray, labels: np.ndarray) -> None:
         """Learn from sets ``idx`` with membership ``labels`` (len(idx) x k)."""
 
+    def fit_heldout(self, sets: SyntheticSets, idx: np.ndarray, labels: np.ndarray, folds: np.ndarray) -> np.ndarray:
+        """Fit on all of ``idx``; return held-out scores of ``idx`` (each from a model
+        that did not see that set): cross-fitting over ``folds`` unless overridden."""
+        if not self.trainable:
+            self.fit(sets, idx, labels)
+            return self.score(sets, idx)
+        held = np.empty(labels.shape, dtype=np.float64)
+        for f in np.unique(folds):
+            tr, te = folds != f, folds == f
+            self.fit(sets, idx[tr], labels[tr])
+            held[te] = self.score(sets, idx[te])
+        self.fit(sets, idx, labels)
+        return held
+
     @abstractmethod
     def score(self, sets: SyntheticSets, idx: np.ndarray) -> np.ndarray:
         """Scores (len(idx) x k); higher = more likely a member."""
@@ -173,13 +187,17 @@ class _LooRidge:
         scale = max(float(lam.sum()) / n, 1e-12)
         best_err = np.full(Y.shape[1], np.inf)
         best = np.zeros(Y.shape[1])
+        self.loo = np.zeros_like(Y, dtype=np.float64)
         for a in scale * self.GRID:
             f = lam / (lam + a)
             h = Q2 @ f + 1.0 / n  # leverage, +1/n for the intercept
             resid = Yc - Q @ (f[:, None] * QtY)
-            err = ((resid / (1 - h)[:, None]) ** 2).mean(0)
+            loo_resid = resid / (1 - h)[:, None]
+            err = (loo_resid**2).mean(0)
             better = err < best_err
             best_err[better], best[better] = err[better], a
+            # Exact leave-one-out predictions: each set scored by a model fitted without it.
+            self.loo[:, better] = (Y - loo_resid)[:, better]
         dual = Q @ (QtY / (lam[:, None] + best[None, :]))
         self.W = X.T @ dual
         self.alpha = best
@@ -232,6 +250,13 @@ class Groundhog(Attack):
                 )
                 for j in range(labels.shape[1])
             ]
+
+    def fit_heldout(self, sets: SyntheticSets, idx: np.ndarray, labels: np.ndarray, folds: np.ndarray) -> np.ndarray:
+        if self.opts["classifier"] != "ridge":
+            return super().fit_heldout(sets, idx, labels, folds)
+        # The ridge's exact leave-one-out predictions come free with its fit.
+        self.fit(sets, idx, labels)
+        return self.model.loo
 
     def score(self, sets: SyntheticSets, idx: np.ndarray) -> np.ndarray:
         X = (self._features(sets)[idx][:, self.keep].astype(np.float64) - self.mu) / self.sd

@@ -173,18 +173,8 @@ def run_attacks(
     for attack in attacks:
         t0 = time.perf_counter()
         attack.prepare(knowledge, sets.encoder)
-        # Held-out shadow scores choose the thresholds: cross-fitted for trained attacks.
-        oof = np.empty((len(sh), k))
-        if attack.trainable:
-            for f in range(FOLDS):
-                tr, te = sh[folds != f], sh[folds == f]
-                if len(te) == 0:
-                    continue
-                attack.fit(sets, tr, Y[tr])
-                oof[folds == f] = attack.score(sets, te)
-            attack.fit(sets, sh, Y[sh])
-        else:
-            oof[:] = attack.score(sets, sh)
+        # Held-out shadow scores choose the thresholds (cross-fitted or leave-one-out).
+        oof = attack.fit_heldout(sets, sh, Y[sh], folds)
         s_eval = attack.score(sets, ev)
         timings[attack.name] = round(time.perf_counter() - t0, 3)
         log.info("attack %s: %.2f s for %d sets x %d targets", attack.name, timings[attack.name], len(sets), k)
