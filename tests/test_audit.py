@@ -206,7 +206,11 @@ def test_audit_controls_and_determinism(census_path: Path, snakemake_runner, tmp
     assert (cells / "copy/default/audit/roc.png").stat().st_size > 10_000
 
     # Fixed seeds: regenerating the training sets and rerunning gives identical scores.
-    snakemake_runner(config, "results/census/copy/default/audit/audit.json", "--forcerun", "audit_shadow_sets")
+    sets_file = tmp_path / "results/census/audit/shadow_sets.parquet"
+    before = sets_file.stat().st_mtime_ns
+    # ("--" ends --configfile's list of files, so the target is not read as one.)
+    snakemake_runner(config, "--forcerun", "audit_shadow_sets", "--", "results/census/copy/default/audit/audit.json")
+    assert sets_file.stat().st_mtime_ns > before
     again = pd.read_parquet(cells / "copy/default/audit/scores.parquet")
     pd.testing.assert_frame_equal(scores, again)
 

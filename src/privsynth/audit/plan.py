@@ -54,8 +54,7 @@ class AuditPlan:
         p = self.protocols[dataset]
         if batch >= p.n_batches:
             raise ConfigError(f"{p.where}: batch {batch} does not exist ({p.n_batches} batches)")
-        return {
-            **self.grid.synth_slice(dataset, generator, setting),
-            "sets": p.batch_sets(batch),
-            "m": p.sample_size,
-        }
+        job = self.grid.synth_slice(dataset, generator, setting)
+        # Every shadow set has its own seed (in shadow_sets.parquet); the global seed is not used.
+        job.pop("seed", None)
+        return {**job, "sets": p.batch_sets(batch), "m": p.sample_size}
