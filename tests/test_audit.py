@@ -136,7 +136,8 @@ def test_failing_generator_names_the_shadow_set(tmp_path: Path) -> None:
     write_parquet(df, tmp_path / "train.parquet", index=True)
     write_json(schema.to_json(), tmp_path / "schema.json")
     write_parquet(mia.sets, tmp_path / "sets.parquet")
-    job = {"generator": "holdout", "setting": "x", "settings": {"path": str(tmp_path / "missing.parquet")}, "sets": [4], "m": 20}
+    missing = str(tmp_path / "missing.parquet")
+    job = {"generator": "holdout", "setting": "x", "settings": {"path": missing}, "sets": [4], "m": 20}
     with pytest.raises(Exception, match="reference file not found"):
         audit_jobs.fit_batch(str(tmp_path / "train.parquet"), str(tmp_path / "schema.json"),
                              str(tmp_path / "sets.parquet"), str(tmp_path / "b.parquet"), job)  # fmt: skip
@@ -195,7 +196,8 @@ def test_audit_controls_and_determinism(census_path: Path, snakemake_runner, tmp
     assert [t["row_id"] for t in neg["targets"]] == [t["row_id"] for t in copy["targets"]]
 
     summary = pd.read_csv(tmp_path / "results/summary.csv").set_index("generator")
-    for col in ["audit_auc_worst", "audit_tpr_at_1pct_fpr_worst", "audit_epsilon_lb_worst", "audit_auc_mean", "audit_epsilon_lb_mean"]:
+    for col in ["audit_auc_worst", "audit_tpr_at_1pct_fpr_worst", "audit_epsilon_lb_worst",
+                "audit_auc_mean", "audit_epsilon_lb_mean"]:  # fmt: skip
         assert col in summary.columns
     assert summary.loc["copy", "audit_auc_worst"] == pytest.approx(1.0)
     assert summary.loc["holdout", "audit_epsilon_lb_worst"] == 0
@@ -229,3 +231,20 @@ def test_unknown_attack_is_a_one_line_config_error(census_path: Path, snakemake_
     proc = snakemake_runner(config, "-n", check=False)
     assert proc.returncode != 0
     assert "datasets.census.audit.attacks: unknown attack(s) nope" in proc.stdout + proc.stderr
+
+
+def test_plan_selects_cells_and_rejects_unknown_ones() -> None:
+    from privsynth.audit.plan import AuditPlan
+    from privsynth.config import Grid
+
+    def cfg(audit: dict) -> dict:
+        gens = {"copy": {"a": {}, "b": {}}, "marginals": {"default": {}}}
+        return {"seed": 0, "datasets": {"t": {"source": {"kind": "wdbc"}, "generators": gens, "audit": audit}}}
+
+    plan = AuditPlan(cfg({"generators": ["copy/b", "marginals"]}), Grid(cfg({})))
+    assert sorted(plan.audited) == [("t", "copy", "b"), ("t", "marginals", "default")]
+    assert not AuditPlan(cfg({"enabled": False}), Grid(cfg({}))).audited
+    p = AuditPlan(cfg({"n_shadow": 10, "n_eval": 5, "batch_size": 7}), Grid(cfg({})))
+    assert p.batches("t") == [0, 1, 2, 3, 4] and p.fit_slice("t", "copy", "a", 4)["sets"] == [28, 29]
+    with pytest.raises(ConfigError, match=r"datasets.t.audit.generators: 'holdout' is not in"):
+        AuditPlan(cfg({"generators": ["holdout"]}), Grid(cfg({})))

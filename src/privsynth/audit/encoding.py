@@ -36,7 +36,9 @@ class Encoder:
         self.schema = schema
         self.num_cols = [c["name"] for c in schema if c["type"] not in FINITE_TYPES]
         self.cat_cols = [c["name"] for c in schema if c["type"] in FINITE_TYPES]
-        self.categories = {c["name"]: [str(v) for v in c["representation"]] for c in schema if c["type"] in FINITE_TYPES}
+        self.categories = {
+            c["name"]: [str(v) for v in c["representation"]] for c in schema if c["type"] in FINITE_TYPES
+        }
         self.bounds = {}
         self.integer_bins: dict[str, int] = {}
         for c in schema:

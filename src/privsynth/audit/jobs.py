@@ -32,7 +32,9 @@ SET_COL = "_set_id"
 # --- per dataset: the threat model ------------------------------------------------
 
 
-def shadow_sets(train_path: str, schema_path: str, out_sets: str, out_targets: str, out_pools: str, job: Mapping[str, Any]) -> None:
+def shadow_sets(
+    train_path: str, schema_path: str, out_sets: str, out_targets: str, out_pools: str, job: Mapping[str, Any]
+) -> None:
     """Choose targets, split pools, draw the shadow/eval training sets (row ids only)."""
     data = pd.read_parquet(train_path)
     schema = load_schema(schema_path)
@@ -179,7 +181,8 @@ def attack(
     write_parquet(res.scores, out_scores)
     write_json(report, out_json)
     write_json({**key, **summary_row(agg), "audit_status": "done"}, out_summary)
-    log.info("audit: worst AUC %.3f, worst eps_lb %.3f", agg["worst"]["auc"]["value"], agg["worst"]["epsilon_lb"]["value"])
+    w = agg["worst"]
+    log.info("audit: worst AUC %.3f, worst eps_lb %.3f", w["auc"]["value"], w["epsilon_lb"]["value"])
     return report
 
 

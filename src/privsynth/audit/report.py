@@ -22,7 +22,6 @@ target's bound is still a valid bound.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -302,7 +301,3 @@ def plot_roc(scores: pd.DataFrame, results: pd.DataFrame, title: str, path: str)
     fig.tight_layout()
     write_with(lambda tmp: fig.savefig(tmp, format="png", dpi=110), path)
     plt.close(fig)
-
-
-def finite_or_none(x: float) -> float | None:
-    return x if isinstance(x, (int, float)) and math.isfinite(x) else None
