@@ -38,7 +38,7 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=500, help="shadow pairs and evaluation pairs (each)")
     ap.add_argument("--n", type=int, default=1000, help="rows per training set and per synthetic set")
     ap.add_argument("--attacks", default="groundhog,closest_distance,density")
-    ap.add_argument("--classifier", default="ridge", choices=["ridge", "random_forest"])
+    ap.add_argument("--classifier", default="random_forest", choices=["random_forest", "ridge"], help="Groundhog's")
     ap.add_argument("--census", default=None)
     args = ap.parse_args()
 
@@ -72,8 +72,9 @@ def main() -> None:
         res = run_attacks(mia, knowledge, sets, [attack], mia.sets["set_id"].to_numpy(), 0.95)
         dt, dc = time.perf_counter() - t0, time.process_time() - c0
         auc = ", ".join(f"{a:.2f}" for a in res.results["auc"])
+        name = f"{attack.name} ({args.classifier})" if attack.name == "groundhog" else attack.name
         print(
-            f"{attack.name:>17}: {1000 * dt / (S * k):6.2f} ms per set per target wall "
+            f"{name:>26}: {1000 * dt / (S * k):6.2f} ms per set per target wall "
             f"({dt:.1f} s), {1000 * dc / (S * k):6.2f} ms CPU ({dc:.1f} s); AUC {auc}"
         )
 

@@ -248,3 +248,29 @@ def test_plan_selects_cells_and_rejects_unknown_ones() -> None:
     assert p.batches("t") == [0, 1, 2, 3, 4] and p.fit_slice("t", "copy", "a", 4)["sets"] == [28, 29]
     with pytest.raises(ConfigError, match=r"datasets.t.audit.generators: 'holdout' is not in"):
         AuditPlan(cfg({"generators": ["holdout"]}), Grid(cfg({})))
+
+
+def test_vectorised_features_match_a_direct_computation() -> None:
+    from privsynth.audit.attacks import SyntheticSets, _correlations, _groundhog_features
+    from privsynth.audit.encoding import Encoder
+
+    df = _toy(300)
+    enc = Encoder(infer_schema(df))
+    e = enc.encode(df)
+    sets = SyntheticSets(e.num.reshape(3, 100, -1), e.cat.reshape(3, 100, -1), enc)
+    off = np.concatenate([[0], np.cumsum(enc.levels)])[:-1]
+    L = int(enc.levels.sum())
+    corr = _correlations(sets.num, sets.cat.astype(np.int64) + off, L)
+    for s in range(3):
+        onehot = np.zeros((100, L))
+        onehot[np.arange(100)[:, None], sets.cat[s] + off] = 1
+        X = np.concatenate([onehot, sets.num[s]], axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            want = np.nan_to_num(np.corrcoef(X.T)[np.triu_indices(X.shape[1], 1)])
+        np.testing.assert_allclose(corr[s], want, atol=1e-5)
+    F = _groundhog_features(sets, 10)
+    p = sets.num.shape[2]
+    np.testing.assert_allclose(F[:, :p], sets.num.mean(1), rtol=1e-5)
+    # Histogram block: every column's frequencies sum to one.
+    n_cols = sets.num.shape[2] + sets.cat.shape[2]
+    assert F[:, 3 * p : F.shape[1] - corr.shape[1]].sum(1) == pytest.approx(np.full(3, n_cols))

@@ -210,21 +210,22 @@ class _LooRidge:
 class Groundhog(Attack):
     """Stadler et al. (2022): set features + a classifier trained on shadow sets.
 
-    ``classifier: ridge`` (default) is a least-squares classifier on standardised
-    features with its penalty chosen by exact leave-one-out; one factorisation
-    serves every target.  ``random_forest`` is TAPAS's choice
-    (100 trees per target), much slower.
+    ``classifier: random_forest`` (default, TAPAS's choice): 100 trees per
+    target; out-of-bag votes give the held-out shadow scores.  ``ridge``: a
+    least-squares classifier on standardised features, penalty chosen by exact
+    leave-one-out; one factorisation serves every target.  About twice as fast,
+    but much weaker on census (AUC ~0.85 vs 1.0 on copy's outliers).
     """
 
     name = "groundhog"
     label = "Groundhog"
-    options = {"classifier": "ridge", "bins": 10}
+    options = {"classifier": "random_forest", "bins": 10}
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any], where: str) -> None:
         super().check_options(options, where)
-        if options.get("classifier", "ridge") not in ("ridge", "random_forest"):
-            raise ConfigError(f"{where}.attack_options.groundhog.classifier: use ridge or random_forest")
+        if options.get("classifier", "random_forest") not in ("ridge", "random_forest"):
+            raise ConfigError(f"{where}.attack_options.groundhog.classifier: use random_forest or ridge")
         if not isinstance(options.get("bins", 10), int) or options.get("bins", 10) < 2:
             raise ConfigError(f"{where}.attack_options.groundhog.bins: an integer >= 2")
 
@@ -238,25 +239,26 @@ class Groundhog(Attack):
         self.keep = sd > 1e-12  # constant features carry nothing and slow the solve
         self.mu, self.sd = mu[self.keep], sd[self.keep]
         X = (F[:, self.keep] - self.mu) / self.sd
-        y = labels.astype(np.float64) * 2 - 1
         if self.opts["classifier"] == "ridge":
-            self.model = _LooRidge().fit(X, y)
+            self.model = _LooRidge().fit(X, labels.astype(np.float64) * 2 - 1)
         else:
             from sklearn.ensemble import RandomForestClassifier
 
             self.model = [
-                RandomForestClassifier(n_estimators=100, random_state=self.seed + j, n_jobs=self.threads).fit(
-                    X, labels[:, j]
-                )
+                RandomForestClassifier(
+                    n_estimators=100, oob_score=True, random_state=self.seed + j, n_jobs=self.threads
+                ).fit(X, labels[:, j])
                 for j in range(labels.shape[1])
             ]
 
     def fit_heldout(self, sets: SyntheticSets, idx: np.ndarray, labels: np.ndarray, folds: np.ndarray) -> np.ndarray:
-        if self.opts["classifier"] != "ridge":
-            return super().fit_heldout(sets, idx, labels, folds)
-        # The ridge's exact leave-one-out predictions come free with its fit.
+        # Held-out scores come free with the fit: the ridge's exact leave-one-out
+        # predictions, the forest's out-of-bag votes.
         self.fit(sets, idx, labels)
-        return self.model.loo
+        if self.opts["classifier"] == "ridge":
+            return self.model.loo
+        oob = np.stack([rf.oob_decision_function_[:, -1] for rf in self.model], axis=1)
+        return np.nan_to_num(oob, nan=0.5)  # a set in every bootstrap sample has no vote
 
     def score(self, sets: SyntheticSets, idx: np.ndarray) -> np.ndarray:
         X = (self._features(sets)[idx][:, self.keep].astype(np.float64) - self.mu) / self.sd
