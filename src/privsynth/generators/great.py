@@ -22,6 +22,7 @@ import os
 import random
 import re
 import time
+import warnings
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -112,7 +113,7 @@ class _LogWriter(io.TextIOBase):
         while "\n" in self._buf:
             line, self._buf = self._buf.split("\n", 1)
             line = re.sub(r"\x1b\[[0-9;]*m", "", line).split("\r")[-1].strip()
-            if line:
+            if line and not line.startswith("{"):  # Trainer's loss dicts: we log our own
                 self.lines.append(line)
                 if len(self.lines) <= 20:
                     log.info("be-great: %s", line)
@@ -174,9 +175,12 @@ class GReaTGenerator(Generator):
             # Read when huggingface_hub is imported, so set it before importing transformers.
             os.environ["HF_HUB_OFFLINE"] = "1"
             os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        import huggingface_hub.constants
         import torch
         import transformers
 
+        if offline:  # also when huggingface_hub was imported before the variable was set
+            huggingface_hub.constants.HF_HUB_OFFLINE = True
         transformers.logging.set_verbosity_error()
         random.seed(seed)
         np.random.seed(seed)
@@ -437,6 +441,8 @@ class GReaTGenerator(Generator):
         if swapped:
             log.info("replaced %d transformers Conv1D layers by nn.Linear for opacus", swapped)
         model.train()  # opacus needs train mode before wrapping
+        # Harmless: opacus' hooks on the first layer, whose input (token ids) needs no grad.
+        warnings.filterwarnings("ignore", message="Full backward hook is firing")
         gsm = GradSampleModule(model, batch_first=True, loss_reduction="mean")
         params = [p for p in gsm.parameters() if p.requires_grad]
         optimizer = DPOptimizer(
