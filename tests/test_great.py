@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -77,6 +78,20 @@ def test_missing_model_offline_says_how_to_predownload(tmp_path: Path, wdbc4: pd
         gen.fit(train, infer_schema(train), {"llm": "privsynth-test/no-such-model", "gpu": 0}, 0)
 
 
+def test_out_of_memory_names_the_knobs() -> None:
+    import torch
+
+    gen = great.GENERATOR(threads=1)
+    gen.settings, gen.device = {"llm": "gpt2-large", "batch_size": 32, "sample_batch_size": 100}, "cuda"
+    oom = torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    fit_msg = str(gen._translate(oom, "fine-tuning"))
+    assert "lower batch_size (now 32)" in fit_msg and "gradient_accumulation_steps" in fit_msg
+    assert "precision: bf16" in fit_msg and "efficient_finetuning: lora" in fit_msg
+    assert "lower sample_batch_size (now 100)" in str(gen._translate(oom, "sampling"))
+    other = RuntimeError("shape mismatch")
+    assert gen._translate(other, "sampling") is other
+
+
 @pytest.mark.slow
 def test_great_rule_samples_valid_rows_dp_and_fails_within_budget(
     tmp_path: Path, wdbc4: pd.DataFrame, tiny_llm: Path
@@ -100,7 +115,7 @@ def test_great_rule_samples_valid_rows_dp_and_fails_within_budget(
             "generators": {
                 "great": {
                     "plain": {**common, "sample_size": 10},
-                    "dp": {**common, "sample_size": 10, "differential_privacy": {"noise_multiplier": 0.5}},
+                    "dp": {**common, "sample_size": 10, "differential_privacy": {"target_epsilon": 8.0}},
                     # Deterministic failures: one attempt of 20 candidates cannot give 500 rows,
                     # and a zero time budget stops before or after the first batch.
                     "attempts": {**common, "epochs": 1, "sample_size": 500, "sample_batch_size": 20,
@@ -142,8 +157,9 @@ def test_great_rule_samples_valid_rows_dp_and_fails_within_budget(
     from opacus.accountants import RDPAccountant
 
     acc = RDPAccountant()
-    acc.history = [(0.5, dp["dp_sample_rate"], dp["dp_steps"])]
+    acc.history = [(dp["dp_noise_multiplier"], dp["dp_sample_rate"], dp["dp_steps"])]
     assert dp["epsilon"] == pytest.approx(acc.get_epsilon(dp["delta"]), rel=1e-3)
+    assert 7.8 < dp["epsilon"] <= 8.0 + 0.01  # noise calibrated to the target
     assert dp["dp_steps"] == round(3 / (16 / ntrain))
 
     for setting, why in (("attempts", "attempt limit"), ("budget", "time budget")):
@@ -153,3 +169,14 @@ def test_great_rule_samples_valid_rows_dp_and_fails_within_budget(
         assert last.startswith(f"ERROR: great sampling stopped by its {why}"), last
         assert "valid rows of 500 asked" in last and "raise epochs (now 1)" in last
     assert proc.returncode != 0
+
+
+def test_great_rule_asks_for_a_gpu_by_default(tmp_path: Path, wdbc4: pd.DataFrame) -> None:
+    csv = tmp_path / "wdbc4.csv"
+    wdbc4.to_csv(csv, index=False)
+    great_cells = {"on-gpu": {"llm": "distilgpt2"}, "on-cpu": {"llm": "distilgpt2", "gpu": 0}}
+    cfg = tiny_config(wdbc4={"source": {"kind": "csv", "path": str(csv)}, "generators": {"great": great_cells}})
+    out = run_snakemake(tmp_path, cfg, "-n", "--forceall").stdout
+    jobs = [block for block in out.split("\n\n") if "rule synthesize_great" in block]
+    gpu = {re.search(r"setting=([\w-]+)", j).group(1): re.search(r"gpu=(\d+)", j).group(1) for j in jobs}
+    assert gpu == {"on-gpu": "1", "on-cpu": "0"}

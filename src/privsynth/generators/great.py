@@ -158,9 +158,6 @@ class GReaTGenerator(Generator):
                 raise ConfigError(
                     f"{where}.precision: differential_privacy trains in fp32; set precision: fp32"
                 )
-        ml = settings.get("max_length")
-        if ml is not None and ml < 8:
-            raise ConfigError(f"{where}.max_length: {ml} tokens cannot hold a row; use null (automatic)")
 
     # --- fit ---------------------------------------------------------------
 
