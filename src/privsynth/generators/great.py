@@ -538,7 +538,8 @@ class GReaTGenerator(Generator):
         reasons: Counter[str] = Counter()
         t0 = time.perf_counter()
         deadline = t0 + budget
-        while have < n and attempts < max_attempts and time.perf_counter() < deadline:
+        # The first batch always runs; the budget is checked between batches.
+        while have < n and attempts < max_attempts and (attempts == 0 or time.perf_counter() < deadline):  # noqa: E501
             attempts += 1
             try:
                 with torch.no_grad(), contextlib.redirect_stdout(self._capture):
@@ -580,12 +581,24 @@ class GReaTGenerator(Generator):
                 if incomplete > invalid
                 else "lower temperature"
             )
+            improve = f"raise epochs (now {s.get('epochs', 100)}), {hint}, or set guided_sampling: true"
+            if have:
+                # The model works, only slowly: say how much room sampling would need.
+                per_attempt = have / attempts
+                need = math.ceil(n / per_attempt)
+                secs = elapsed / attempts * need
+                outlook = (
+                    f"at {100 * have / generated:.1f}% valid candidates about {need} attempts (~{secs:.0f} s) "
+                    f"would be needed: raise sample_max_attempts / sample_time_budget_s, or improve the model: "
+                    f"{improve}"
+                )
+            else:
+                outlook = f"the model is undertrained: {improve}"
             raise GeneratorError(
                 f"great sampling stopped by its {why} ({attempts} attempts, {elapsed:.0f} s) with only "
                 f"{have} valid rows of {n} asked: of {generated} candidate rows {incomplete} were incomplete"
-                f" and {invalid} outside the schema{f' ({top})' if top else ''}; the model is undertrained: "
-                f"raise epochs (now {s.get('epochs', 100)}), {hint}, or set guided_sampling: true "
-                "(sample_time_budget_s / sample_max_attempts only buy more tries); no synthetic data written"
+                f" and {invalid} outside the schema{f' ({top})' if top else ''}; {outlook}; "
+                "no synthetic data written"
             )
         log.info(
             "sampled %d valid rows in %d attempts (%.1f s); dropped %d incomplete, %d outside the schema",
@@ -604,8 +617,8 @@ class GReaTGenerator(Generator):
         if guided:
             # be-great's guided sampler prints and skips rows that raise: count them.
             frames, errors = [], 0
-            for _ in range(k):
-                if time.perf_counter() >= deadline:
+            for i in range(k):
+                if i and time.perf_counter() >= deadline:
                     break
                 before = len(self._capture.lines)
                 df = great._guided_sample(
