@@ -142,21 +142,24 @@ def repeat_name(setting: str, repeat: int) -> str:
 
 
 def _validate_settings(validate: Validator, settings: dict[str, Any], gen: str, where: str) -> None:
+    schema_path = generators.settings_schema(gen)
     try:
-        validate(settings, str(generators.settings_schema(gen)))
-    except Exception as exc:  # snakemake raises WorkflowError wrapping the jsonschema error
-        raise ConfigError(f"{where}: {_one_line(exc)}") from None
+        validate(settings, str(schema_path))  # snakemake's validate also fills defaults
+    except Exception:
+        raise ConfigError(f"{where}: {_first_error(settings, schema_path)}") from None
 
 
-def _one_line(exc: BaseException) -> str:
-    # jsonschema errors are long; keep the first meaningful line and the key path.
-    cause = exc
-    while getattr(cause, "__cause__", None) is not None:
-        cause = cause.__cause__  # type: ignore[assignment]
-    msg = getattr(cause, "message", None) or str(cause)
-    path = list(getattr(cause, "absolute_path", []) or [])
-    first = str(msg).strip().splitlines()[0] if str(msg).strip() else type(cause).__name__
-    return f"{'.'.join(map(str, path))}: {first}" if path else first
+def _first_error(instance: Any, schema_path: Path) -> str:
+    """The most relevant schema violation as ``key.path: message`` (one line)."""
+    import jsonschema
+    import yaml
+
+    schema = yaml.safe_load(schema_path.read_text())
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(instance))
+    if error is None:
+        return "invalid settings"
+    path = ".".join(map(str, error.absolute_path))
+    return f"{path}: {error.message}" if path else error.message
 
 
 def repo_root() -> Path:

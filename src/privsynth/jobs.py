@@ -195,6 +195,7 @@ def fidelity_qa_job(sm: Any) -> None:
         sm.params.qa,
         title=title,
         positive_control=bool(meta.get("positive_control")),
+        threads=sm.threads,
     )
 
 

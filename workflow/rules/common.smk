@@ -20,11 +20,6 @@ except ConfigError as exc:
 NAME = "[A-Za-z0-9][A-Za-z0-9_.-]*"
 
 
-wildcard_constraints:
-    dataset=NAME,
-    setting=NAME,
-
-
 def cell_dir(c):
     return f"results/{c.dataset}/{c.generator}/{c.setting}"
 
@@ -37,7 +32,7 @@ def gpu_of(wildcards):
     return GRID.gpu(wildcards.dataset, wildcards.generator, wildcards.setting)
 
 
-# Plug-in points for rule files included after this one:
+# Plug-in points that .smk files included after this one extend -
 # - SUMMARY_EXTRAS: functions cell -> path of a flat JSON (with dataset/generator/
 #   setting keys) whose other keys become summary.csv columns for that cell;
 # - TARGETS: extra files `rule all` builds.

@@ -1,0 +1,26 @@
+# LLM generator over an OpenAI-compatible API (docs/openai.md). Not a GPU rule:
+# the work happens on the API server. Every job holds one unit of the global
+# resource openai_requests, so `--resources openai_requests=N` caps how many
+# run at once (the default profile sets N=1, the safe choice for rate limits).
+
+
+rule synthesize_openai:
+    input:
+        train="results/{dataset}/data/train.parquet",
+        schema="results/{dataset}/data/schema.json",
+    output:
+        synthetic="results/{dataset}/{generator}/{setting}/synthetic.parquet",
+        metrics="results/{dataset}/{generator}/{setting}/metrics.json",
+    log:
+        "results/logs/synthesize/{dataset}/{generator}/{setting}.log",
+    wildcard_constraints:
+        generator="openai",
+    params:
+        job=synth_job,
+    threads: 1
+    resources:
+        openai_requests=1,
+    conda:
+        "../../../envs/openai.yaml"
+    script:
+        "../../scripts/synthesize.py"

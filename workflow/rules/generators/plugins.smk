@@ -1,0 +1,24 @@
+# Generators from $PRIVSYNTH_PLUGINS directories (user-supplied, CPU, core env).
+from privsynth import generators as _generators
+
+PLUGIN_GENERATORS = sorted(set(_generators.available()) - set(_generators.builtin()))
+
+if PLUGIN_GENERATORS:
+
+    rule synthesize_plugin:
+        input:
+            train="results/{dataset}/data/train.parquet",
+            schema="results/{dataset}/data/schema.json",
+        output:
+            synthetic="results/{dataset}/{generator}/{setting}/synthetic.parquet",
+            metrics="results/{dataset}/{generator}/{setting}/metrics.json",
+        log:
+            "results/logs/synthesize/{dataset}/{generator}/{setting}.log",
+        wildcard_constraints:
+            generator="|".join(PLUGIN_GENERATORS),
+        params:
+            job=synth_job,
+        conda:
+            "../../../envs/core.yaml"
+        script:
+            "../../scripts/synthesize.py"
