@@ -222,6 +222,8 @@ def test_report_through_snakemake(tmp_path: Path, chromium: str) -> None:
             "target": "target",
             "repeats": 2,
             "generators": {"copy": {"default": {}}, "marginals": {"default": {}}},
+            # The smallest real audit, so the page shows and links real audit output.
+            "audit": {"n": 40, "n_shadow": 5, "n_eval": 5, "targets": {"outliers": 1, "random": 0}},
         }
     )
     run_snakemake(tmp_path, config)
@@ -253,6 +255,11 @@ def test_report_through_snakemake(tmp_path: Path, chromium: str) -> None:
     assert page.svgs == 3
     check_links(page, out)
     assert "../wdbc/marginals/default.r2/utility.json" in page.hrefs
+    # The audit ran: its numbers are in the table and its ROC plot is linked.
+    assert summary["audit_auc_worst"].notna().all()
+    assert "../wdbc/copy/default.r2/audit/roc.png" in page.hrefs
+    mia_col = 4 + 1 + [c for c, *_ in report.METRICS].index("audit_auc_worst")
+    assert pooled[0]["cells"][mia_col]["text"].startswith("1.000")
 
     # Nothing reruns without a changed input.
     dry = run_snakemake(tmp_path, config, "-n")

@@ -136,7 +136,9 @@ CELL_ARTEFACTS = [
     ("qa/report.html", "QA report"),
     ("qa/metrics.json", "QA metrics"),
     ("eda.html", "EDA"),
+    ("compare.html", "real vs synthetic"),
     ("audit/audit.json", "audit"),
+    ("audit/summary.json", "audit summary"),
     ("audit/roc.png", "audit ROC"),
     ("audit/scores.parquet", "audit scores"),
     ("utility.json", "utility"),
@@ -146,6 +148,7 @@ DATASET_ARTEFACTS = [
     ("data/eda.html", "EDA of the real data"),
     ("mostlyai/comparison.md", "MOSTLY AI tutorial table (md)"),
     ("mostlyai/comparison.csv", "MOSTLY AI tutorial table (csv)"),
+    ("audit/targets.json", "audit targets"),
     ("data/schema.json", "schema"),
     ("data/utility_baseline.json", "real-train utility baseline"),
 ]
@@ -257,20 +260,24 @@ def make_plots(df: pd.DataFrame, dataset: str, out: Mapping[str, str | os.PathLi
     fig.suptitle(f"{dataset}: utility vs privacy budget")
     _save(fig, out["accuracy_vs_epsilon"], plt)
 
-    # 2. MIA AUC vs accuracy
-    fig, ax = plt.subplots(figsize=(5.5, 4), constrained_layout=True)
-    x = sub["qa_accuracy_overall"].to_numpy(dtype=float)
+    # 2. MIA AUC vs accuracy (fidelity, and ML utility)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), constrained_layout=True)
     y = sub["audit_auc_worst"].to_numpy(dtype=float)
-    if not (np.isfinite(x) & np.isfinite(y)).any():
-        _empty(ax, "needs fidelity accuracy (QA) and the privacy audit's MIA AUC;\nnone of the cells has both yet")
-    else:
+    for ax, col, xlabel in (
+        (axes[0], "qa_accuracy_overall", "fidelity accuracy (mostlyai-qa)"),
+        (axes[1], "utility_auc", "ML utility AUC (train synthetic, test real)"),
+    ):
+        x = sub[col].to_numpy(dtype=float)
+        if not (np.isfinite(x) & np.isfinite(y)).any():
+            _empty(ax, f"needs {xlabel.split(' (')[0]} and the privacy audit's MIA AUC;\nno run has both yet")
+            continue
         _scatter(ax, sub, x, y, colors)
         ax.axhline(0.5, color="0.5", ls="--", lw=0.8, label="chance (AUC 0.5)")
-        ax.set_xlabel("fidelity accuracy (mostlyai-qa)")
+        ax.set_xlabel(xlabel)
         ax.set_ylabel("MIA AUC, worst target")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="best")
-    ax.set_title(f"{dataset}: attack success vs fidelity")
+    fig.suptitle(f"{dataset}: attack success vs utility")
     _save(fig, out["mia_auc_vs_accuracy"], plt)
 
     # 3. accountant epsilon vs audited lower bound, with the diagonal (linear axes,
@@ -287,8 +294,10 @@ def make_plots(df: pd.DataFrame, dataset: str, out: Mapping[str, str | os.PathLi
         nodp_x = top * 1.15
         x = np.where(claimed, e, nodp_x)
         _scatter(ax, sub, x, lb, colors)
-        ax.plot([0, top], [0, top], color="black", lw=1, ls="--", label="audited = claimed (diagonal)")
-        ax.fill_between([0, top], [0, top], [top * 1.1] * 2, color="red", alpha=0.07, label="audit contradicts DP claim")
+        if claimed.any():  # the diagonal only means something for runs with a DP claim
+            ax.plot([0, top], [0, top], color="black", lw=1, ls="--", label="audited = claimed (diagonal)")
+            ax.fill_between([0, top], [0, top], [top * 1.1] * 2, color="red", alpha=0.07,
+                            label="audit contradicts DP claim")  # fmt: skip
         bad = sub["contradiction"].to_numpy()
         for i in np.flatnonzero(bad & has):
             ax.scatter(x[i], lb[i], s=260, facecolor="none", edgecolor="red", linewidth=2.5, zorder=4)
