@@ -25,6 +25,7 @@ from conftest import REPO, run_snakemake, tiny_config
 pytestmark = pytest.mark.slow
 
 GPU_RULE = "synthesize_mostlyai"
+GPU_TYPE = "testgpu"  # the fake GPU's type in tools/install_slurm.sh
 SUBMITTED = re.compile(r"Job (\S+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)\.")
 
 
@@ -79,7 +80,7 @@ def _snakemake_slurm(workdir: Path, config: dict, *args: str, check: bool = True
         "3",
         *args,
         check=check,
-        timeout=900,
+        timeout=1800,
     )
 
 
@@ -96,7 +97,7 @@ def _submissions(log: str) -> list[dict]:
                 "slurm_id": slurm_id,
                 "kind": kind,
                 "name": name,
-                "wildcards": "/".join(rel[i + 2 : -1]),
+                "wildcards": "/".join(rel[i + 2 : -1]),  # "<value>_<value>..." (plugin format)
                 "log": Path(log_path),
                 "tres": info.get("TresPerJob", "") + info.get("TresPerNode", ""),
                 "partition": info.get("Partition"),
@@ -122,7 +123,10 @@ def test_grid_on_slurm(slurm_cluster, tmp_path: Path):
             "generators": {
                 "copy": {"default": {}},
                 "marginals": {"default": {}},
-                "mostlyai": {"gpu": {"gpu": 1, "max_epochs": 1, "model": "small"}},
+                # tiny: 1 epoch on 100 rows, 50 rows out
+                "mostlyai": {
+                    "gpu": {"gpu": 1, "gpu_model": GPU_TYPE, "max_epochs": 1, "max_sample_size": 100, "sample_size": 50}
+                },
             },
         }
     )
@@ -144,17 +148,20 @@ def test_grid_on_slurm(slurm_cluster, tmp_path: Path):
 
     # one sbatch per job, both baselines in one grouped job
     names = sorted((s["kind"], s["name"]) for s in subs)
-    assert names == [
-        ("group", "synth_synthesize_baseline"),
-        ("rule", "fetch_data"),
-        ("rule", "prepare_data"),
-        ("rule", GPU_RULE),
-        ("rule", "summary"),
-    ], f"unexpected submissions {names}\n{log[-3000:]}"
+    assert names == sorted(
+        [
+            ("group", "synth_synthesize_baseline"),
+            ("rule", "fetch_data"),
+            ("rule", "prepare_data"),
+            ("rule", GPU_RULE),
+            ("rule", "mostlyai_comparison"),
+            ("rule", "summary"),
+        ]
+    ), f"unexpected submissions {names}\n{log[-3000:]}"
 
     # the GPU job asked SLURM for a GPU, ran in the gpu partition and saw it
     (gpu,) = [s for s in subs if s["name"] == GPU_RULE]
-    assert "gres:gpu:1" in gpu["tres"] or "gres/gpu:1" in gpu["tres"], gpu
+    assert gpu["tres"] == f"gres:gpu:{GPU_TYPE}:1", gpu  # --gpus=<gpu_model>:<gpu>
     assert gpu["partition"] == "gpu", gpu
     mostly = _metrics(tmp_path, "mostlyai", "gpu")
     assert mostly["cuda_visible_devices"] not in (None, ""), mostly
@@ -185,34 +192,26 @@ def test_grid_on_slurm(slurm_cluster, tmp_path: Path):
     subs2 = _submissions(proc.stderr)
     assert sorted((s["name"], s["wildcards"]) for s in subs2) == [
         ("summary", ""),
-        ("synthesize_baseline", "wdbc/marginals/default"),
+        ("synthesize_baseline", "wdbc_marginals_default"),
     ], proc.stderr[-3000:]
     assert len(pd.read_parquet(tmp_path / "results/wdbc/marginals/default/synthetic.parquet")) == 100
-    print(f"SLURM grid: first run {first_s:.0f} s ({len(subs)} sbatch), rerun {rerun_s:.0f} s ({len(subs2)} sbatch)")
 
-
-def test_failed_gpu_job_cause_is_visible(slurm_cluster, tmp_path: Path):
-    """A GPU job that fails shows its cause and its logs in Snakemake's own output."""
-    config = tiny_config(
-        wdbc={
-            "source": {"kind": "wdbc"},
-            "generators": {"mostlyai": {"gpu": {"gpu": 1, "max_epochs": 1}}},
-        }
-    )
-    # Prepare the data on SLURM, then break the schema the GPU job reads
-    # (mtime kept, so nothing upstream reruns) and run the GPU job.
-    _snakemake_slurm(tmp_path, config, "results/wdbc/data/schema.json")
+    # A failing GPU job shows its cause and its logs in Snakemake's own output:
+    # break the schema it reads (mtime kept, so nothing upstream reruns).
     schema = tmp_path / "results/wdbc/data/schema.json"
     st = schema.stat()
     schema.write_text("{not json")
     os.utime(schema, ns=(st.st_atime_ns, st.st_mtime_ns))
-    proc = _snakemake_slurm(tmp_path, config, check=False)
+    proc = _snakemake_slurm(tmp_path, config, "--forcerun", GPU_RULE, check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
-    (gpu,) = [s for s in _submissions(proc.stderr) if s["name"] == GPU_RULE]
-    assert "gres:gpu:1" in gpu["tres"], gpu
+    (failed,) = _submissions(proc.stderr)
+    assert failed["name"] == GPU_RULE and failed["tres"] == f"gres:gpu:{GPU_TYPE}:1", failed
     # show-failed-logs prints the rule log: its SLURM line and the one-line cause
-    assert re.search(r"ERROR: JSONDecodeError", out), out[-4000:]
-    assert f"SLURM job {gpu['slurm_id']};" in out, out[-4000:]
-    # Snakemake's error names the failed SLURM job and its (kept) SLURM log
-    assert str(gpu["log"]) in out and gpu["log"].is_file(), out[-4000:]
+    assert "ERROR: JSONDecodeError" in out, out[-4000:]
+    assert f"SLURM job {failed['slurm_id']};" in out, out[-4000:]
+    # the executor's error names the failed SLURM job and its (kept) SLURM log
+    assert f"SLURM-job '{failed['slurm_id']}' failed" in out, out[-4000:]
+    assert str(failed["log"]) in out and failed["log"].is_file(), out[-4000:]
+    print(f"SLURM grid: first run {first_s:.0f} s ({len(subs)} sbatch), rerun {rerun_s:.0f} s ({len(subs2)} sbatch)")
+

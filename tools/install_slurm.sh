@@ -14,7 +14,7 @@ set -euo pipefail
 PIDDIR=${1:-/run/privsynth-slurm}
 MARK="# written by privsynth tools/install_slurm.sh"
 STATE=/var/lib/privsynth-slurm        # fake GPU device, spool and state dirs
-GPU_TYPE=${PRIVSYNTH_FAKE_GPU_TYPE:-testgpu}
+GPU_TYPE=testgpu                      # tests/test_slurm.py asks for this model
 
 die() { echo "install_slurm.sh: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root (it installs packages and starts daemons)"
