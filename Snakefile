@@ -17,6 +17,7 @@ if "datasets" not in config:
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/generators/baselines.smk"
+include: "workflow/rules/generators/mostlyai.smk"
 include: "workflow/rules/fidelity.smk"
 include: "workflow/rules/summary.smk"
 

@@ -116,9 +116,11 @@ def _validate_settings(validate: Validator, settings: dict[str, Any], gen: str, 
 
 def _one_line(exc: BaseException) -> str:
     # jsonschema errors are long; keep the first meaningful line and the key path.
+    # snakemake's validate raises WorkflowError inside the `except` for the jsonschema
+    # error, so the error is the implicit __context__, not __cause__.
     cause = exc
-    while getattr(cause, "__cause__", None) is not None:
-        cause = cause.__cause__  # type: ignore[assignment]
+    while (getattr(cause, "__cause__", None) or getattr(cause, "__context__", None)) is not None:
+        cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
     msg = getattr(cause, "message", None) or str(cause)
     path = list(getattr(cause, "absolute_path", []) or [])
     first = str(msg).strip().splitlines()[0] if str(msg).strip() else type(cause).__name__
