@@ -97,12 +97,6 @@ class Grid:
     def gpu(self, dataset: str, generator: str, setting: str) -> int:
         return int(self.cell(dataset, generator, setting).settings.get("gpu", 0) or 0)
 
-    def gpu_model(self, dataset: str, generator: str, setting: str) -> str:
-        """The setting's ``gpu_model`` if it requests a GPU, else "" (no GPU type asked for)."""
-        if not self.gpu(dataset, generator, setting):
-            return ""
-        return str(self.cell(dataset, generator, setting).settings.get("gpu_model") or "")
-
     def qa_slice(self) -> dict[str, Any]:
         return dict(self.config["qa"])
 

@@ -37,12 +37,6 @@ def gpu_of(wildcards):
     return GRID.gpu(wildcards.dataset, wildcards.generator, wildcards.setting)
 
 
-# SLURM GPU type (sbatch --gpus=<model>:<n>); "" for CPU settings, so that a
-# CPU job never carries a GPU request. Rules use it as resources: gpu_model=gpu_model_of.
-def gpu_model_of(wildcards):
-    return GRID.gpu_model(wildcards.dataset, wildcards.generator, wildcards.setting)
-
-
 # Plug-in points for rule files included after this one:
 # - SUMMARY_EXTRAS: functions cell -> path of a flat JSON (with dataset/generator/
 #   setting keys) whose other keys become summary.csv columns for that cell;
