@@ -1,0 +1,450 @@
+"""``mostlyai``: the MOSTLY AI tabular generator (TabularARGN), SDK in local mode.
+
+Training runs in a subprocess the SDK starts; this module polls its progress,
+streams every progress message (epoch, losses, epsilon) and the engine's own
+log lines into the job log, and reads accuracy, epsilon and delta from the
+trained generator the way the MOSTLY AI differential-privacy tutorial does.
+No account or API key is involved: ``MostlyAI(local=True, local_dir=...)``
+with ``local_dir`` inside the job's private work directory.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import ConfigError, GeneratorError
+from ..schema import FINITE_TYPES, Schema, coerce_frame
+from .base import Generator
+
+log = logging.getLogger("privsynth.mostlyai")
+# One INFO line per HTTP poll of the local server would drown the progress lines.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+TABLE = "data"
+MODELS = {"small": "MOSTLY_AI/Small", "medium": "MOSTLY_AI/Medium", "large": "MOSTLY_AI/Large"}
+POLL_SECONDS = 2.0
+# Defaults of the differential_privacy block (the JSON schema cannot fill them, see
+# schemas/mostlyai.yaml). max_epsilon defaults to no cap, unlike the SDK's 10.
+DP_DEFAULTS: dict[str, Any] = {
+    "noise_multiplier": 1.5,
+    "max_grad_norm": 1.0,
+    "delta": 1e-5,
+    "max_epsilon": None,
+    "value_protection_epsilon": 1.0,
+}
+
+
+def dp_settings(settings: Mapping[str, Any]) -> dict[str, Any] | None:
+    dp = settings.get("differential_privacy")
+    return None if dp is None else {**DP_DEFAULTS, **dp}
+
+
+def cuda_available() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def device_for(gpu: int) -> str:
+    """``cuda`` or ``cpu``; a requested GPU that is not there is a loud warning, not a failure."""
+    if not gpu:
+        return "cpu"
+    if cuda_available():
+        return "cuda"
+    log.warning(
+        "WARNING: gpu: 1 was requested but no CUDA device is available "
+        "(CUDA_VISIBLE_DEVICES=%s); TRAINING ON CPU. Set gpu: 0 to silence this.",
+        os.environ.get("CUDA_VISIBLE_DEVICES"),
+    )
+    return "cpu"
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]):
+    """Set environment variables for the SDK's training subprocess, restore them after."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def model_configuration(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Our settings -> the SDK's ``tabular_model_configuration``."""
+    dp = dp_settings(settings)
+    cfg: dict[str, Any] = {
+        "model": MODELS[settings.get("model", "small")],
+        # The SDK caps with None = its own defaults (100 epochs, 14,400 min); we pass
+        # explicit huge numbers so "uncapped" means uncapped.
+        "max_epochs": settings.get("max_epochs") if settings.get("max_epochs") is not None else 10_000,
+        "max_training_time": (
+            settings.get("max_training_time") if settings.get("max_training_time") is not None else 1_000_000
+        ),
+        "batch_size": settings.get("batch_size"),
+        "max_sample_size": settings.get("max_sample_size"),
+        "value_protection": bool(settings.get("value_protection", True)),
+        # Rare categories are resampled from frequent ones instead of a _RARE_ token,
+        # so every generated value stays inside the schema's categories.
+        "rare_category_replacement_method": "SAMPLE",
+        "enable_flexible_generation": bool(settings.get("flexible_generation", False)),
+        # The model report is where the SDK's accuracy comes from.
+        "enable_model_report": True,
+    }
+    if dp is not None:
+        cfg["differential_privacy"] = dict(dp)
+    return cfg
+
+
+def column_encodings(schema: Schema) -> list[dict[str, str]]:
+    enc = []
+    for c in schema:
+        if c["type"] in FINITE_TYPES:
+            kind = "TABULAR_CATEGORICAL"
+        else:
+            kind = "TABULAR_NUMERIC_AUTO"
+        enc.append({"name": c["name"], "model_encoding_type": kind})
+    return enc
+
+
+def _f(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def describe_message(m: Mapping[str, Any]) -> str:
+    parts = [f"epoch {float(m.get('epoch') or 0):6.2f}", f"steps {m.get('steps')}"]
+    for key, label in (("trn_loss", "trn_loss"), ("val_loss", "val_loss")):
+        v = _f(m.get(key))
+        if v is not None:
+            parts.append(f"{label} {v:.4f}")
+    if m.get("dp_eps") is not None:
+        parts.append(f"epsilon {_f(m.get('dp_eps')) or float('nan'):.3f} (delta {m.get('dp_delta')})")
+    parts.append(f"{float(m.get('total_time') or 0):.1f} s")
+    if m.get("is_checkpoint"):
+        parts.append("checkpoint")
+    return ", ".join(parts)
+
+
+def stop_reason(messages: list[Mapping[str, Any]], settings: Mapping[str, Any]) -> str:
+    """Why training ended: max_epsilon, time, max_epochs or converged (early stopping on val loss)."""
+    if not messages:
+        return "no training"
+    last = messages[-1]
+    max_eps = (dp_settings(settings) or {}).get("max_epsilon")
+    if max_eps is not None and any((_f(m.get("dp_eps")) or 0) > max_eps for m in messages):
+        return "max_epsilon"
+    max_min = settings.get("max_training_time")
+    if max_min is not None and float(last.get("total_time") or 0) >= max_min * 60:
+        return "time"
+    max_ep = settings.get("max_epochs")
+    if max_ep is not None and float(last.get("epoch") or 0) >= max_ep:
+        return "max_epochs"
+    return "converged"
+
+
+def summarize_training(messages: list[Mapping[str, Any]], settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Metrics from the progress messages, as in the tutorial: values of the last checkpoint."""
+    checkpoints = [m for m in messages if m.get("is_checkpoint")]
+    last_ckpt = checkpoints[-1] if checkpoints else (messages[-1] if messages else {})
+    last = messages[-1] if messages else {}
+    reason = stop_reason(messages, settings)
+    dp = settings.get("differential_privacy")
+    return {
+        "epochs": round(float(last.get("epoch") or 0), 3),
+        "checkpoint_epoch": round(float(last_ckpt.get("epoch") or 0), 3),
+        "training_seconds": round(float(last_ckpt.get("total_time") or 0), 3),
+        "training_seconds_total": round(float(last.get("total_time") or 0), 3),
+        "epsilon": _f(last_ckpt.get("dp_eps")) if dp is not None else None,
+        "delta": _f(last_ckpt.get("dp_delta")) if dp is not None else None,
+        "val_loss": _f(last_ckpt.get("val_loss")),
+        "stop_reason": reason,
+        "stopped_early": reason in ("converged", "max_epsilon", "time"),
+    }
+
+
+class MostlyAIGenerator(Generator):
+    name = "mostlyai"
+    description = "MOSTLY AI TabularARGN (SDK local mode), optional DP-SGD"
+    uses_gpu = True
+
+    @classmethod
+    def check_settings(cls, settings: Mapping[str, Any], where: str) -> None:
+        dp = dp_settings(settings)
+        if dp is None:
+            return
+        max_eps = dp.get("max_epsilon")
+        vpe = dp.get("value_protection_epsilon")
+        if max_eps is not None and settings.get("value_protection", True) and vpe is not None and vpe >= max_eps:
+            # Total epsilon = value-protection epsilon + DP-SGD epsilon, so no checkpoint can qualify.
+            raise ConfigError(
+                f"{where}.differential_privacy: value_protection_epsilon ({vpe}) must be below "
+                f"max_epsilon ({max_eps}); the total epsilon includes it, so no checkpoint could qualify"
+            )
+
+    # --- fit ------------------------------------------------------------------
+    def fit(self, train: pd.DataFrame, schema: Schema, settings: Mapping[str, Any], seed: int) -> None:
+        from mostlyai.sdk import MostlyAI
+
+        self.settings = dict(settings)
+        self.schema = schema
+        self.seed = seed
+        base = Path(self.workdir) if self.workdir is not None else Path.cwd() / "mostlyai-work"
+        self.local_dir = base / "mostlyai"
+        self.export_path = base / "generator.zip"
+        self.device = device_for(int(settings.get("gpu", 0) or 0))
+        threads = str(max(1, int(self.threads)))
+        self.env = {
+            "OMP_NUM_THREADS": threads,
+            "MKL_NUM_THREADS": threads,
+            "OPENBLAS_NUM_THREADS": threads,
+            # joblib (engine analysis/encoding) uses cpu_count() - 1 workers.
+            "LOKY_MAX_CPU_COUNT": str(int(threads) + 1),
+            "TOKENIZERS_PARALLELISM": "false",
+        }
+        if self.device == "cpu":
+            self.env["CUDA_VISIBLE_DEVICES"] = ""  # the engine picks CUDA whenever it sees one
+        log.info("device: %s, threads: %s, local_dir: %s", self.device, threads, self.local_dir)
+        cfg = {
+            "name": "privsynth",
+            "random_state": seed,
+            "tables": [
+                {
+                    "name": TABLE,
+                    "data": train,
+                    "tabular_model_configuration": model_configuration(settings),
+                    "columns": column_encodings(schema),
+                }
+            ],
+        }
+        log.info("tabular_model_configuration: %s", cfg["tables"][0]["tabular_model_configuration"])
+        t0 = time.perf_counter()
+        with _environment(self.env):
+            self.client = MostlyAI(local=True, local_dir=self.local_dir, quiet=True)
+            g = self.client.train(config=cfg, start=True, wait=False, progress_bar=False)
+            self.generator = g
+            messages = self._follow_training(g)
+        self.wall_fit_seconds = time.perf_counter() - t0
+        self.messages = messages
+        self.training = summarize_training(messages, settings)
+        g.reload()
+        self.accuracy = _f(g.accuracy)
+        log.info(
+            "training done: %.2f epochs, stop reason %s, accuracy %s, epsilon %s, delta %s",
+            self.training["epochs"], self.training["stop_reason"], self.accuracy,
+            self.training["epsilon"], self.training["delta"],
+        )  # fmt: skip
+        self._check_max_epsilon(messages)
+        g.export_to_file(self.export_path)
+        log.info("exported generator to %s (%.1f MB)", self.export_path, self.export_path.stat().st_size / 1e6)
+
+    def _check_max_epsilon(self, messages: list[Mapping[str, Any]]) -> None:
+        max_eps = (dp_settings(self.settings) or {}).get("max_epsilon")
+        eps = self.training["epsilon"]
+        if max_eps is not None and eps is not None and eps > max_eps:
+            # The engine keeps the first-epoch weights even when they already exceed the
+            # budget; releasing data from them would break the promised guarantee.
+            first = next((_f(m.get("dp_eps")) for m in messages if m.get("dp_eps") is not None), eps)
+            raise GeneratorError(
+                f"no checkpoint within differential_privacy.max_epsilon={max_eps}: epsilon was already "
+                f"{first:.3f} after the first epoch; raise max_epsilon, noise_multiplier or batch_size "
+                "(or lower value_protection_epsilon)"
+            )
+
+    def _follow_training(self, g: Any) -> list[dict[str, Any]]:
+        """Poll the training job until it ends, streaming messages and engine log lines."""
+        job_log = self.local_dir / "generators" / g.id / "job.log"
+        engine_log = logging.getLogger("privsynth.mostlyai.engine")
+        log_pos = 0
+        seen = 0
+        messages: list[dict[str, Any]] = []
+        steps_done: set[str] = set()
+        status = None
+        while True:
+            progress = g.training.progress()
+            status = str(getattr(progress.status, "value", progress.status))
+            for step in progress.steps or []:
+                code = str(getattr(step.step_code, "value", step.step_code))
+                if code == "TRAIN_MODEL":
+                    messages = [dict(m) for m in (step.messages or [])]
+                if step.end_date is not None and code not in steps_done:
+                    steps_done.add(code)
+                    secs = (step.end_date - step.start_date).total_seconds() if step.start_date else float("nan")
+                    log.info("step %s done (%.1f s)", code, secs)
+            for m in messages[seen:]:
+                log.info("progress: %s", describe_message(m))
+            seen = len(messages)
+            log_pos = _tail(job_log, log_pos, engine_log)
+            if status in ("DONE", "FAILED", "CANCELED"):
+                break
+            time.sleep(POLL_SECONDS)
+        _tail(job_log, log_pos, engine_log)
+        if status != "DONE":
+            raise GeneratorError(f"MOSTLY AI training {status.lower()}: {_last_error(job_log)}")
+        return messages
+
+    # --- sample ---------------------------------------------------------------
+    def sample(self, n: int) -> pd.DataFrame:
+        cfg = {
+            "random_state": self.seed,
+            "tables": [{"name": TABLE, "configuration": {"sample_size": int(n), "enable_data_report": False}}],
+        }
+        t0 = time.perf_counter()
+        with _environment(self.env):
+            sd = self.client.generate(self.generator, config=cfg, progress_bar=False)
+            status = str(getattr(sd.generation_status, "value", sd.generation_status))
+            if status != "DONE":
+                job_log = self.local_dir / "synthetic-datasets" / sd.id / "job.log"
+                raise GeneratorError(f"MOSTLY AI generation {status.lower()}: {_last_error(job_log)}")
+            data = sd.data()
+        self.generation_seconds = time.perf_counter() - t0
+        if isinstance(data, dict):
+            data = data[TABLE]
+        log.info("generated %d rows in %.1f s", len(data), self.generation_seconds)
+        return coerce_frame(data[self.schema.names], self.schema)
+
+    # --- outputs ----------------------------------------------------------------
+    def metrics(self) -> dict[str, Any]:
+        out = {
+            "accuracy": self.accuracy,
+            **self.training,
+            "generation_seconds": round(getattr(self, "generation_seconds", 0.0), 3),
+            "device": self.device,
+            "model": self.settings.get("model", "small"),
+            "differential_privacy": self.settings.get("differential_privacy") is not None,
+        }
+        dp = dp_settings(self.settings)
+        if dp is not None:
+            out["noise_multiplier"] = dp.get("noise_multiplier")
+            out["max_grad_norm"] = dp.get("max_grad_norm")
+            out["max_epsilon"] = dp.get("max_epsilon")
+        return out
+
+    def artifacts(self) -> dict[str, Path]:
+        return {"generator": self.export_path}
+
+
+def _tail(path: Path, pos: int, logger: logging.Logger) -> int:
+    """Forward new lines of the SDK's job.log; return the new offset."""
+    if not path.is_file():
+        return pos
+    with open(path, "rb") as fh:
+        fh.seek(pos)
+        chunk = fh.read()
+    # Keep a partial last line for the next poll.
+    cut = chunk.rfind(b"\n") + 1
+    for line in chunk[:cut].decode(errors="replace").splitlines():
+        if line.strip():
+            logger.info("%s", line.rstrip())
+    return pos + cut
+
+
+def _last_error(path: Path) -> str:
+    if not path.is_file():
+        return "no job log was written"
+    lines = [ln for ln in path.read_text(errors="replace").splitlines() if "ERROR" in ln]
+    for ln in reversed(lines):
+        if "Exception message:" in ln:
+            return ln.split("Exception message:", 1)[1].strip()
+    return lines[-1].split(":", 1)[-1].strip() if lines else "see the job log"
+
+
+GENERATOR = MostlyAIGenerator
+
+
+# --- job bodies (called by workflow/scripts/*mostlyai*.py) ---------------------------
+
+
+def synthesize_job(sm: Any) -> None:
+    """``jobs.synthesize`` plus the exported generator zip as a third output."""
+    import shutil
+    import tempfile
+
+    from .. import jobs
+    from ..io import write_with
+
+    # A private local_dir per job (in node-local TMPDIR): parallel jobs share nothing.
+    with tempfile.TemporaryDirectory(prefix="privsynth-mostlyai-") as workdir:
+        jobs.synthesize(
+            sm.input.train,
+            sm.input.schema,
+            sm.output.synthetic,
+            sm.output.metrics,
+            sm.params.job,
+            workdir=workdir,
+            threads=sm.threads,
+        )
+        exported = Path(workdir) / "generator.zip"
+        write_with(lambda tmp: shutil.copyfile(exported, tmp), sm.output.generator)
+        log.info("wrote %s", sm.output.generator)
+
+
+COMPARISON_COLUMNS = [
+    "setting", "accuracy", "training_seconds", "epsilon", "delta", "epochs", "stop_reason",
+    "runtime_seconds", "noise_multiplier", "max_grad_norm", "max_epsilon", "device",
+]  # fmt: skip
+
+
+def comparison_table(metrics: list[Mapping[str, Any]]) -> pd.DataFrame:
+    """The tutorial's table: one row per setting (runtime = training time of the last checkpoint)."""
+    rows = [{c: m.get(c) for c in COMPARISON_COLUMNS} for m in metrics]
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+
+
+def comparison_markdown(df: pd.DataFrame, dataset: str) -> str:
+    def fmt(v: Any, col: str) -> str:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return "–"
+        if col == "delta":
+            return f"{v:.0e}"
+        if col in ("accuracy",):
+            return f"{v:.3f}"
+        if col in ("epsilon",):
+            return f"{v:.2f}"
+        if col in ("training_seconds", "runtime_seconds"):
+            return f"{v:.0f}"
+        if col == "epochs":
+            return f"{v:g}"
+        return str(v)
+
+    cols = ["setting", "accuracy", "training_seconds", "epsilon", "delta", "epochs", "stop_reason", "runtime_seconds"]
+    heads = ["setting", "accuracy", "runtime (s)", "epsilon", "delta", "epochs", "stopped because", "job wall (s)"]
+    lines = [
+        f"# MOSTLY AI on {dataset}",
+        "",
+        "runtime = training time at the last checkpoint (as in the MOSTLY AI DP tutorial);",
+        "job wall = the whole job (analysis, training, model report, generation).",
+        "",
+        "| " + " | ".join(heads) + " |",
+        "|" + "|".join("---" for _ in heads) + "|",
+    ]
+    for _, r in df.iterrows():
+        lines.append("| " + " | ".join(fmt(r[c], c) for c in cols) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def comparison_job(sm: Any) -> None:
+    from ..io import read_json, write_text, write_with
+
+    metrics = [read_json(p) for p in sm.input.metrics]
+    df = comparison_table(metrics)
+    dataset = sm.wildcards.dataset
+    write_with(lambda tmp: df.to_csv(tmp, index=False), sm.output.csv)
+    write_text(comparison_markdown(df, dataset), sm.output.md)
+    log.info("comparison of %d settings on %s:\n%s", len(df), dataset, comparison_markdown(df, dataset))

@@ -1,0 +1,179 @@
+"""The mostlyai generator: real local engine on WDBC through the Snakemake rule.
+
+One workflow run trains three settings at once (1 thread each, 2 cores):
+no DP on a requested-but-absent GPU, DP-SGD, and DP with a max_epsilon no
+checkpoint can meet. It takes a few minutes on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from conftest import run_snakemake, tiny_config
+from privsynth.generators import mostlyai as m
+
+WDBC = {"source": {"kind": "wdbc"}, "split": {"holdout_fraction": 0.2, "seed": 42}}
+
+
+def _config(settings: dict[str, Any], threads: int = 1) -> dict[str, Any]:
+    cfg = tiny_config(wdbc={**WDBC, "generators": {"mostlyai": settings}})
+    cfg["threads"] = threads
+    return cfg
+
+
+# --- fast checks: schema, settings, bookkeeping -------------------------------------
+
+
+def _grid_error(settings: dict[str, Any]) -> str:
+    from snakemake.utils import validate
+
+    from privsynth.config import Grid
+    from privsynth.errors import ConfigError
+
+    cfg = _config({"bad": settings})
+    cfg["datasets"]["wdbc"].setdefault("generators", {})
+    with pytest.raises(ConfigError) as err:
+        Grid(cfg, validate)
+    return str(err.value)
+
+
+@pytest.mark.parametrize(
+    "dp, key",
+    [
+        ({"noise_multiplier": -1.0}, "noise_multiplier: -1.0 is less than the minimum of 0"),
+        ({"delta": 1.0}, "delta: 1.0 is greater than or equal to the maximum of 1"),
+        ({"delta": 2.5}, "delta: 2.5 is greater than or equal to the maximum of 1"),
+        ({"max_grad_norm": 0}, "max_grad_norm: 0 is less than or equal to the minimum of 0"),
+        ({"epsilon": 3}, "'epsilon' was unexpected"),
+    ],
+)
+def test_invalid_dp_values_rejected(dp: dict[str, Any], key: str) -> None:
+    msg = _grid_error({"differential_privacy": dp})
+    assert msg.startswith("datasets.wdbc.generators.mostlyai.bad: differential_privacy"), msg
+    assert key in msg, msg
+
+
+def test_invalid_dp_value_stops_the_workflow_before_any_job(tmp_path: Path) -> None:
+    cfg = _config({"bad": {"differential_privacy": {"delta": 1.0}}})
+    proc = run_snakemake(tmp_path, cfg, "-n", check=False)
+    assert proc.returncode != 0
+    assert "datasets.wdbc.generators.mostlyai.bad: differential_privacy.delta" in proc.stdout + proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_value_protection_epsilon_must_leave_room_under_max_epsilon() -> None:
+    msg = _grid_error({"differential_privacy": {"max_epsilon": 1.0, "value_protection_epsilon": 1.0}})
+    assert "value_protection_epsilon (1.0) must be below max_epsilon (1.0)" in msg
+
+
+def test_dry_run_requests_gpu_only_for_gpu_settings(tmp_path: Path) -> None:
+    cfg = _config({"cpu": {"gpu": 0, "gpu_model": "a100"}, "gpu": {"gpu": 1, "gpu_model": "a100"}})
+    proc = run_snakemake(tmp_path, cfg, "-n", "-p", "--cores", "2", "--resources", "gpu=1")
+    out = proc.stdout + proc.stderr
+    assert "synthesize_mostlyai" in out
+    # Snakemake lists each job's resources in the dry run.
+    jobs = out.split("rule synthesize_mostlyai:")[1:]
+    by_setting = {("gpu" if "mostlyai/gpu/" in j else "cpu"): j for j in jobs}
+    assert "gpu=1" in by_setting["gpu"] and "gpu_model=a100" in by_setting["gpu"]
+    assert "gpu=0" in by_setting["cpu"] and "gpu_model=a100" not in by_setting["cpu"]
+
+
+def _msg(epoch: float, ckpt: int, eps: float | None = None, t: float = 1.0) -> dict[str, Any]:
+    return {"epoch": epoch, "is_checkpoint": ckpt, "steps": int(epoch * 10), "trn_loss": 1.0,
+            "val_loss": 1.0, "total_time": t, "dp_eps": eps, "dp_delta": 1e-5 if eps else None}  # fmt: skip
+
+
+def test_training_summary_uses_last_checkpoint_and_names_the_stop_reason() -> None:
+    dp = {"differential_privacy": {"max_epsilon": 2.0}}
+    msgs = [_msg(1, 1, 1.2, 10), _msg(2, 1, 1.8, 20), _msg(3, 0, 2.3, 30)]
+    s = m.summarize_training(msgs, dp)
+    assert (s["epsilon"], s["training_seconds"], s["epochs"], s["stop_reason"]) == (1.8, 20.0, 3.0, "max_epsilon")
+    assert s["stopped_early"] is True
+    no_dp = [_msg(1, 1, None, 5), _msg(2, 0, None, 9)]
+    assert m.summarize_training(no_dp, {"max_epochs": 2})["stop_reason"] == "max_epochs"
+    assert m.summarize_training(no_dp, {"max_epochs": 2})["epsilon"] is None
+    assert m.summarize_training(no_dp, {"max_training_time": 0.1})["stop_reason"] == "time"
+    assert m.summarize_training(no_dp, {"max_epochs": 50})["stop_reason"] == "converged"
+
+
+def test_comparison_markdown_has_the_tutorial_columns() -> None:
+    df = m.comparison_table(
+        [{"setting": "a", "accuracy": 0.9, "training_seconds": 12.0, "epsilon": None, "delta": None},
+         {"setting": "b", "accuracy": 0.7, "training_seconds": 30.0, "epsilon": 1.6, "delta": 1e-5}]  # fmt: skip
+    )
+    md = m.comparison_markdown(df, "census")
+    assert "| setting | accuracy | runtime (s) | epsilon | delta |" in md
+    assert "| b | 0.700 | 30 | 1.60 | 1e-05 |" in md
+
+
+# --- the real engine through the workflow -------------------------------------------
+
+
+@pytest.mark.slow
+def test_mostlyai_grid_through_snakemake(tmp_path: Path) -> None:
+    settings = {
+        # gpu: 1 on a machine without CUDA: must warn loudly and still succeed on CPU.
+        "plain": {"max_epochs": 1, "sample_size": 300, "gpu": 1},
+        "dp": {"max_epochs": 2, "sample_size": 300,
+               "differential_privacy": {"noise_multiplier": 1.5, "max_grad_norm": 1.0, "delta": 1e-5}},
+        # value protection off, so the whole budget is DP-SGD's; one epoch already exceeds 0.05.
+        "too_private": {"max_epochs": 1, "value_protection": False,
+                        "differential_privacy": {"noise_multiplier": 0.5, "max_epsilon": 0.05}},
+    }  # fmt: skip
+    cfg = _config(settings, threads=1)
+    proc = run_snakemake(tmp_path, cfg, "--keep-going", "--resources", "gpu=1", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, "the too_private setting must fail"
+    res = tmp_path / "results" / "wdbc" / "mostlyai"
+    train = pd.read_parquet(tmp_path / "results" / "wdbc" / "data" / "train.parquet")
+
+    for name in ("plain", "dp"):
+        syn = pd.read_parquet(res / name / "synthetic.parquet")
+        assert len(syn) == 300 and list(syn.columns) == list(train.columns)
+        assert (syn.dtypes == train.dtypes).all()
+        metrics = json.loads((res / name / "metrics.json").read_text())
+        assert 0 < metrics["accuracy"] <= 1
+        assert metrics["training_seconds"] > 0 and metrics["generation_seconds"] > 0
+        assert metrics["epochs"] >= 1 and metrics["stop_reason"] in ("max_epochs", "converged")
+        assert metrics["device"] == "cpu"
+        with zipfile.ZipFile(res / name / "generator.zip") as z:
+            assert z.testzip() is None and len(z.namelist()) > 0
+
+    plain = json.loads((res / "plain" / "metrics.json").read_text())
+    dp = json.loads((res / "dp" / "metrics.json").read_text())
+    assert plain["epsilon"] is None and plain["delta"] is None and plain["differential_privacy"] is False
+    assert dp["epsilon"] is not None and math.isfinite(dp["epsilon"]) and dp["epsilon"] > 0
+    assert dp["delta"] == pytest.approx(1e-5)
+
+    plain_log = (tmp_path / "results/logs/synthesize/wdbc/mostlyai/plain.log").read_text()
+    assert "WARNING" in plain_log and "no CUDA device is available" in plain_log
+    dp_log = (tmp_path / "results/logs/synthesize/wdbc/mostlyai/dp.log").read_text()
+    # progress streamed while training: one line per epoch with loss and epsilon
+    assert "progress: epoch   1.00" in dp_log and "val_loss" in dp_log and "epsilon" in dp_log
+
+    # too low max_epsilon: one clear line, nothing written
+    bad_log = (tmp_path / "results/logs/synthesize/wdbc/mostlyai/too_private.log").read_text()
+    last = bad_log.strip().splitlines()[-1]
+    assert last.startswith("ERROR: no checkpoint within differential_privacy.max_epsilon=0.05"), last
+    assert not (res / "too_private" / "synthetic.parquet").exists()
+    assert not (res / "too_private" / "metrics.json").exists()
+    assert "too_private" in out
+
+    # the comparison table cannot be built with a failed cell; rebuild without it
+    del cfg["datasets"]["wdbc"]["generators"]["mostlyai"]["too_private"]
+    run_snakemake(tmp_path, cfg, "--resources", "gpu=1")
+    table = pd.read_csv(res / "comparison.csv")
+    assert list(table["setting"]) == ["plain", "dp"]
+    assert {"accuracy", "training_seconds", "epsilon", "delta", "epochs", "stop_reason"} <= set(table.columns)
+    assert "| dp |" in (res / "comparison.md").read_text()
+    summary = pd.read_csv(tmp_path / "results" / "summary.csv")
+    row = summary.set_index("setting").loc["dp"]
+    assert row["epsilon"] == pytest.approx(dp["epsilon"]) and row["stop_reason"] == dp["stop_reason"]
+    assert "accuracy" in summary.columns and "epochs" in summary.columns
