@@ -24,11 +24,17 @@ wildcard_constraints:
 
 include: "workflow/rules/data.smk"
 include: "workflow/rules/generators/baselines.smk"
-include: "workflow/rules/generators/mostlyai.smk"
+include: "workflow/rules/generators/controls.smk"
 include: "workflow/rules/generators/openai.smk"
 include: "workflow/rules/generators/plugins.smk"
+include: "workflow/rules/generators/great.smk"
+include: "workflow/rules/generators/mostlyai.smk"
 include: "workflow/rules/fidelity.smk"
+include: "workflow/rules/eda.smk"
+include: "workflow/rules/audit.smk"
 include: "workflow/rules/summary.smk"
+include: "workflow/rules/utility.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

@@ -70,7 +70,7 @@ def run_snakemake(
 
 
 def tiny_config(**datasets: dict[str, Any]) -> dict[str, Any]:
-    return {"seed": 0, "datasets": datasets, "qa": {"enabled": False}}
+    return {"seed": 0, "datasets": datasets, "qa": {"enabled": False}, "eda": {"enabled": False, "compare": False}}
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
-"""Print the pyproject extras that install.sh adds beyond workflow/qa/test."""
+"""Print every pyproject extra, comma-separated (tools/install.sh installs them all)."""
 
 import tomllib
 from pathlib import Path
 
 extras = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-print(" ".join(e for e in extras if e not in {"workflow", "qa", "test"}))
+print(",".join(extras))

@@ -15,12 +15,10 @@ python -m pip install -q --upgrade pip
 # (as on our dev/CI machines) pip takes it; otherwise a dependency resolution
 # would pull several GB of CUDA packages first.
 python -m pip install -q "torch==2.13.0"
-python -m pip install -q -e ".[workflow,qa,test]"
-
-# Extras added by feature rule families (each documents itself in docs/).
-for extra in $(python tools/extras.py); do
-    python -m pip install -q -e ".[$extra]"
-done
+# Every extra (one per rule family, see envs/), resolved together. compat mode
+# puts src/ on sys.path, so a second checkout's own src/ (inserted first by the
+# Snakefile and tests) wins over this install.
+python -m pip install -q --config-settings editable_mode=compat -e ".[$(python tools/extras.py)]"
 
 # mostlyai[local] pulls CUDA builds of torchvision/torchaudio; on CPU torch they
 # fail to import and break `transformers` (PreTrainedModel import error).

@@ -7,6 +7,7 @@ Every job gets exactly its own slice as Snakemake ``params``; Snakemake's
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,14 @@ class Cell:
     generator: str
     setting: str
     settings: Mapping[str, Any]
+    # Repeats of one configured setting: ``<setting>`` is repeat 1, then
+    # ``<setting>.r2``, ``<setting>.r3``, ... with the seed offset by repeat - 1.
+    base_setting: str = ""
+    repeat: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.base_setting:
+            object.__setattr__(self, "base_setting", self.setting)
 
     @property
     def path(self) -> str:
@@ -39,17 +48,34 @@ class Grid:
         self.cells: dict[tuple[str, str, str], Cell] = {}
         self.sources: dict[str, dict[str, Any]] = {}
         for ds, dcfg in config["datasets"].items():
+            if ds in RESERVED_DATASETS:
+                raise ConfigError(f"datasets.{ds}: the name is reserved (results/{ds}/ holds the run's {ds}); rename it")
             self.sources[ds] = resolve_source(ds, dcfg["source"])
             for gen, settings_by_name in dcfg.get("generators", {}).items():
                 where = f"datasets.{ds}.generators.{gen}"
                 generators.check_name(gen, where)
                 for name, settings in (settings_by_name or {}).items():
+                    if REPEAT_SUFFIX.search(name):
+                        raise ConfigError(
+                            f"{where}.{name}: setting names ending in .r<N> are reserved for repeats "
+                            f"(see datasets.{ds}.repeats); rename the setting"
+                        )
                     settings = copy.deepcopy(dict(settings or {}))
                     if validate is not None:
                         _validate_settings(validate, settings, gen, f"{where}.{name}")
                     cls = generators.load(gen)
                     cls.check_settings(settings, f"{where}.{name}")
-                    self.cells[(ds, gen, name)] = Cell(ds, gen, name, settings)
+                    for r in range(1, self.repeats(ds) + 1):
+                        cell_name = repeat_name(name, r)
+                        self.cells[(ds, gen, cell_name)] = Cell(ds, gen, cell_name, settings, name, r)
+
+    def repeats(self, dataset: str) -> int:
+        """Runs per setting: ``datasets.<name>.repeats``, else the top-level ``repeats``."""
+        d = self.config["datasets"][dataset].get("repeats")
+        n = d if d is not None else self.config.get("repeats", 1)
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ConfigError(f"datasets.{dataset}.repeats (or top-level repeats) must be an integer >= 1, got {n!r}")
+        return n
 
     @property
     def datasets(self) -> list[str]:
@@ -91,7 +117,9 @@ class Grid:
             "generator": generator,
             "setting": setting,
             "settings": copy.deepcopy(dict(c.settings)),
-            "seed": self.config["seed"],
+            "seed": self.config["seed"] + c.repeat - 1,
+            "base_setting": c.base_setting,
+            "repeat": c.repeat,
         }
 
     def gpu(self, dataset: str, generator: str, setting: str) -> int:
@@ -99,6 +127,18 @@ class Grid:
 
     def qa_slice(self) -> dict[str, Any]:
         return dict(self.config["qa"])
+
+    def utility_slice(self, dataset: str) -> dict[str, Any]:
+        return {"dataset": dataset, "target": self.config["datasets"][dataset].get("target")}
+
+
+RESERVED_DATASETS = {"report", "logs"}
+REPEAT_SUFFIX = re.compile(r"\.r[0-9]+$")
+
+
+def repeat_name(setting: str, repeat: int) -> str:
+    """Cell name of one repeat: repeat 1 keeps the plain name, so paths do not change."""
+    return setting if repeat == 1 else f"{setting}.r{repeat}"
 
 
 def _validate_settings(validate: Validator, settings: dict[str, Any], gen: str, where: str) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import datasets, generators
+from . import datasets, generators, slurm
 from .errors import GeneratorError, PrivsynthError
 from .io import read_json, write_json, write_parquet
 from .schema import Schema, infer_schema, restore_dtypes, validate_frame
@@ -47,6 +47,8 @@ def run(snakemake: Any, body: Callable[[Any], None]) -> None:
     log_path = snakemake.log[0] if len(snakemake.log) else None
     setup_logging(log_path)
     log.info("job %s started (wildcards: %s)", snakemake.rule, dict(snakemake.wildcards))
+    if (where := slurm.job_context()) is not None:
+        log.info("%s", where)
     t0 = time.perf_counter()
     try:
         body(snakemake)
@@ -142,6 +144,9 @@ def synthesize(
         "dataset": job["dataset"],
         "generator": name,
         "setting": job["setting"],
+        # Repeats of one configured setting share base_setting (see config.Grid).
+        "base_setting": job.get("base_setting", job["setting"]),
+        "repeat": int(job.get("repeat", 1)),
         "positive_control": cls.positive_control,
         "seed": seed,
         "train_rows": len(train),

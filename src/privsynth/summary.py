@@ -11,7 +11,7 @@ from .io import read_json, write_with
 
 # Leading columns in this order; any other metric follows alphabetically.
 LEADING = [
-    "dataset", "generator", "setting", "positive_control", "seed", "train_rows", "rows",
+    "dataset", "generator", "setting", "base_setting", "repeat", "positive_control", "seed", "train_rows", "rows",
     "runtime_seconds", "fit_seconds", "sample_seconds", "epsilon", "delta",
 ]  # fmt: skip
 QA_KEYS = [

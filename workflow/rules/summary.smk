@@ -5,7 +5,7 @@ rule summary:
     input:
         unpack(summary_inputs),
     output:
-        "results/summary.csv",
+        report("results/summary.csv", caption="../report/summary.rst", category="Summary"),
     log:
         "results/logs/summary.log",
     conda:

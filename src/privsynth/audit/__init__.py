@@ -1,0 +1,19 @@
+"""Privacy audit: targeted membership inference in the TAPAS methodology.
+
+Vocabulary follows TAPAS (Houssiau et al., 2022):
+
+* **threat model** (``threat_model.TargetedMIA``): what is attacked and how the
+  attacker's and the evaluator's training sets are drawn;
+* **attacker knowledge** (``threat_model.AuxiliaryDataKnowledge``): the auxiliary
+  data pool, the target records, the generator as a black box, n and m;
+* **attack** (``attacks``): one class per attack, trained on shadow sets and
+  scoring evaluation sets (higher score = "the target was in the training set");
+* **report** (``report``): per-(target, attack) metrics, aggregates, ROC plot.
+
+``jobs`` holds the Snakemake job bodies.  See docs/audit.md.
+"""
+
+from .attacks import ATTACKS, Attack, make_attacks
+from .threat_model import AuditProtocol, AuxiliaryDataKnowledge, TargetedMIA
+
+__all__ = ["ATTACKS", "Attack", "AuditProtocol", "AuxiliaryDataKnowledge", "TargetedMIA", "make_attacks"]

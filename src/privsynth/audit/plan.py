@@ -1,0 +1,60 @@
+"""Which cells are audited, and each audit job's slice of the configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..config import Cell, Grid
+from ..errors import ConfigError
+from .threat_model import AuditProtocol
+
+
+class AuditPlan:
+    def __init__(self, config: Mapping[str, Any], grid: Grid) -> None:
+        self.grid = grid
+        self.protocols: dict[str, AuditProtocol] = {}
+        self.audited: set[tuple[str, str, str]] = set()
+        for ds, dcfg in config["datasets"].items():
+            where = f"datasets.{ds}.audit"
+            p = AuditProtocol.from_config(dcfg.get("audit"), where)
+            self.protocols[ds] = p
+            if not p.enabled:
+                continue
+            cells = grid.of(dataset=ds)
+            if p.generators is None:
+                chosen = cells
+            else:
+                chosen = []
+                for entry in p.generators:
+                    gen, _, setting = entry.partition("/")
+                    hit = [c for c in cells if c.generator == gen and (not setting or c.setting == setting)]
+                    if not hit:
+                        have = ", ".join(f"{c.generator}/{c.setting}" for c in cells) or "none"
+                        raise ConfigError(f"{where}.generators: {entry!r} is not in datasets.{ds}.generators ({have})")
+                    chosen += hit
+            self.audited |= {(c.dataset, c.generator, c.setting) for c in chosen}
+
+    def is_audited(self, dataset: str, generator: str, setting: str) -> bool:
+        return (dataset, generator, setting) in self.audited
+
+    def cells(self) -> list[Cell]:
+        return [c for c in self.grid.cells.values() if self.is_audited(c.dataset, c.generator, c.setting)]
+
+    def datasets(self) -> list[str]:
+        return sorted({c.dataset for c in self.cells()})
+
+    def protocol(self, dataset: str) -> AuditProtocol:
+        return self.protocols[dataset]
+
+    def batches(self, dataset: str) -> list[int]:
+        return list(range(self.protocols[dataset].n_batches))
+
+    def fit_slice(self, dataset: str, generator: str, setting: str, batch: int) -> dict[str, Any]:
+        p = self.protocols[dataset]
+        if batch >= p.n_batches:
+            raise ConfigError(f"{p.where}: batch {batch} does not exist ({p.n_batches} batches)")
+        job = self.grid.synth_slice(dataset, generator, setting)
+        # Every shadow set has its own seed (in shadow_sets.parquet); the global seed is not used.
+        job.pop("seed", None)
+        return {**job, "sets": p.batch_sets(batch), "m": p.sample_size}

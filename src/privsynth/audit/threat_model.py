@@ -1,0 +1,340 @@
+"""Threat model: targeted membership inference with auxiliary-data knowledge (TAPAS).
+
+The real data (the training split, index ``row_id``) minus the targets (and any
+exact duplicate of a target, so membership is well defined) is split at random
+into two disjoint halves: the attacker's **auxiliary pool** and the **evaluation
+pool**.  From each, training sets of ``n`` rows are drawn in **pairs**: both sets
+of a pair share the same ``n`` base rows, and every target replaces the base row
+at its own random position in exactly one of the two sets (which one is a fair
+coin per target).  So for every target each pair is one "in" and one "out"
+training set that differ in that target alone, as in TAPAS; with k targets the
+same pairs serve all of them (membership of different targets is independent),
+which makes the cost independent of k.  Sets from the auxiliary pool train the
+attacks ("shadow" sets); sets from the evaluation pool measure them ("eval").
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError, DataError
+from ..schema import Schema
+from .encoding import Encoder
+
+log = logging.getLogger(__name__)
+
+# Mirrors config/schema.yaml (definitions.audit); tests/test_audit.py checks they agree.
+DEFAULTS: dict[str, Any] = {
+    "enabled": True,
+    "generators": None,
+    "n": 1000,
+    "m": None,
+    "n_shadow": 100,
+    "n_eval": 50,
+    "targets": {"outliers": 2, "random": 1, "ids": []},
+    "seed": 0,
+    "attacks": ["groundhog", "closest_distance", "density"],
+    "attack_options": {},
+    "batch_size": 100,
+    "confidence": 0.95,
+}
+OUTLIER_BINS = 20
+
+
+@dataclass(frozen=True)
+class AuditProtocol:
+    """One dataset's audit configuration (``datasets.<name>.audit``)."""
+
+    where: str = "audit"
+    enabled: bool = True
+    generators: tuple[str, ...] | None = None
+    n: int = 1000
+    m: int | None = None
+    n_shadow: int = 100
+    n_eval: int = 50
+    outliers: int = 2
+    random: int = 1
+    ids: tuple[int, ...] = ()
+    seed: int = 0
+    attacks: tuple[str, ...] = ("groundhog", "closest_distance", "density")
+    attack_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    batch_size: int = 100
+    confidence: float = 0.95
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any] | None, where: str = "audit") -> AuditProtocol:
+        c = {**DEFAULTS, **dict(cfg or {})}
+        t = {**DEFAULTS["targets"], **dict(c["targets"] or {})}
+        p = cls(
+            where=where,
+            enabled=bool(c["enabled"]),
+            generators=None if c["generators"] is None else tuple(c["generators"]),
+            n=int(c["n"]),
+            m=None if c["m"] is None else int(c["m"]),
+            n_shadow=int(c["n_shadow"]),
+            n_eval=int(c["n_eval"]),
+            outliers=int(t["outliers"]),
+            random=int(t["random"]),
+            ids=tuple(int(i) for i in t["ids"]),
+            seed=int(c["seed"]),
+            attacks=tuple(c["attacks"]),
+            attack_options={k: dict(v) for k, v in dict(c["attack_options"] or {}).items()},
+            batch_size=int(c["batch_size"]),
+            confidence=float(c["confidence"]),
+        )
+        p.check()
+        return p
+
+    def check(self) -> None:
+        if not self.ids and self.outliers + self.random == 0:
+            raise ConfigError(f"{self.where}.targets: no targets (set outliers/random above 0 or list ids)")
+        if len(set(self.ids)) != len(self.ids):
+            raise ConfigError(f"{self.where}.targets.ids: row ids are listed twice")
+        if self.k > self.n:
+            raise ConfigError(f"{self.where}.n: {self.n} rows cannot hold {self.k} targets; raise n")
+        from .attacks import make_attacks
+
+        make_attacks(self.attacks, self.attack_options, self.where)  # validates names and options
+
+    @property
+    def k(self) -> int:
+        return len(self.ids) if self.ids else self.outliers + self.random
+
+    @property
+    def sample_size(self) -> int:
+        return self.m if self.m is not None else self.n
+
+    @property
+    def n_sets(self) -> int:
+        return 2 * (self.n_shadow + self.n_eval)
+
+    @property
+    def n_batches(self) -> int:
+        return -(-self.n_sets // self.batch_size)
+
+    def batch_sets(self, batch: int) -> list[int]:
+        lo = batch * self.batch_size
+        return list(range(lo, min(lo + self.batch_size, self.n_sets)))
+
+    # --- config slices: each job sees only what changes its output -----------
+    def sets_slice(self) -> dict[str, Any]:
+        return {
+            "where": self.where,
+            "n": self.n,
+            "n_shadow": self.n_shadow,
+            "n_eval": self.n_eval,
+            "targets": {"outliers": self.outliers, "random": self.random, "ids": list(self.ids)},
+            "seed": self.seed,
+        }
+
+    def attack_slice(self) -> dict[str, Any]:
+        return {
+            "where": self.where,
+            "attacks": list(self.attacks),
+            "attack_options": {k: dict(v) for k, v in self.attack_options.items()},
+            "confidence": self.confidence,
+            "m": self.sample_size,
+        }
+
+
+# --- target selection ---------------------------------------------------------
+
+
+def outlier_scores(df: pd.DataFrame, schema: Schema) -> np.ndarray:
+    """Mean surprisal of each row under independent marginals (higher = more outlying).
+
+    Score = mean over columns of -log p(value), with p the value's frequency in
+    ``df``; numeric columns are binned first (one bin per integer for countable
+    columns with at most 20 values, otherwise 20 equal-width bins over the
+    schema's [min, max]).  A row whose values are jointly rare under the marginals
+    ranks high: the records a synthetic generator is most likely to reveal.
+    """
+    enc = Encoder(schema)
+    e = enc.encode(df)
+    bins, sizes = enc.numeric_bins(e.num, OUTLIER_BINS)
+    codes = np.concatenate([e.cat, bins], axis=1)
+    levels = np.concatenate([enc.levels, sizes])
+    total = np.zeros(len(df))
+    for j in range(codes.shape[1]):
+        counts = np.bincount(codes[:, j], minlength=int(levels[j]))
+        total += -np.log(counts[codes[:, j]] / len(df))
+    return total / max(codes.shape[1], 1)
+
+
+def row_hashes(data: pd.DataFrame) -> np.ndarray:
+    """One 64-bit hash per row of values (equal rows, equal hashes)."""
+    return pd.util.hash_pandas_object(data, index=False).to_numpy()
+
+
+@dataclass
+class Target:
+    row_id: int
+    selection: str  # "outlier", "random" or "config"
+    outlier_score: float
+    outlier_rank: int  # 1 = most outlying row of the data
+    duplicates: int  # other rows with identical values (removed from the pools)
+    record: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "row_id": self.row_id,
+            "selection": self.selection,
+            "outlier_score": round(float(self.outlier_score), 6),
+            "outlier_rank": self.outlier_rank,
+            "duplicates": self.duplicates,
+            "record": self.record,
+        }
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (np.generic,)):
+        v = v.item()
+    if isinstance(v, float) and np.isnan(v):
+        return None
+    return v
+
+
+def select_targets(data: pd.DataFrame, schema: Schema, protocol: AuditProtocol) -> list[Target]:
+    """The k targets: ``ids`` from config, else outliers then random rows (seeded)."""
+    scores = outlier_scores(data, schema)
+    order = np.argsort(-scores, kind="stable")
+    rank = np.empty(len(data), dtype=np.int64)
+    rank[order] = np.arange(1, len(data) + 1)
+    # Rows with an exact duplicate elsewhere cannot be targets of automatic choice:
+    # the copy would make "in" and "out" indistinguishable by construction.
+    h = row_hashes(data)
+    dup_counts = pd.Series(h).map(pd.Series(h).value_counts()).to_numpy() - 1
+    ids = data.index.to_numpy()
+    chosen: list[tuple[int, str]] = []
+    if protocol.ids:
+        pos = pd.Index(ids).get_indexer(list(protocol.ids))
+        missing = [i for i, p in zip(protocol.ids, pos, strict=True) if p < 0]
+        if missing:
+            raise ConfigError(
+                f"{protocol.where}.targets.ids: row ids {missing} are not in the training split "
+                "(train.parquet index row_id; they may be in the holdout)"
+            )
+        chosen = [(int(p), "config") for p in pos]
+    else:
+        unique_rows = dup_counts == 0
+        outl = [int(i) for i in order if unique_rows[i]][: protocol.outliers]
+        rng = np.random.default_rng([protocol.seed, 1])
+        rest = np.flatnonzero(unique_rows)
+        rest = rest[~np.isin(rest, outl)]
+        if len(outl) < protocol.outliers or len(rest) < protocol.random:
+            raise DataError(f"{protocol.where}.targets: not enough rows without duplicates to choose targets")
+        rand = sorted(rng.choice(rest, protocol.random, replace=False).tolist())
+        chosen = [(i, "outlier") for i in outl] + [(int(i), "random") for i in rand]
+    targets = []
+    for p, how in chosen:
+        rec = {str(k): _jsonable(v) for k, v in data.iloc[p].items()}
+        targets.append(Target(int(ids[p]), how, float(scores[p]), int(rank[p]), int(dup_counts[p]), rec))
+    return targets
+
+
+# --- threat model ---------------------------------------------------------------
+
+
+@dataclass
+class AuxiliaryDataKnowledge:
+    """What the attacker knows: the auxiliary pool, the targets, n and m (TAPAS's
+    AuxiliaryDataKnowledge + the black-box generator)."""
+
+    auxiliary: pd.DataFrame
+    targets: pd.DataFrame  # one row per target, index row_id, in target order
+    schema: Schema
+    n: int
+    m: int
+
+
+@dataclass
+class TargetedMIA:
+    """The sampled threat model of one dataset: targets, pools and training sets."""
+
+    targets: list[Target]
+    attacker_pool: np.ndarray  # row ids
+    eval_pool: np.ndarray
+    sets: pd.DataFrame  # set_id, role, pair, seed, rows (row ids), in_<row_id> per target
+
+    @classmethod
+    def sample(cls, data: pd.DataFrame, schema: Schema, protocol: AuditProtocol) -> TargetedMIA:
+        targets = select_targets(data, schema, protocol)
+        tpos = data.index.get_indexer([t.row_id for t in targets])
+        # Remove the targets and their exact copies from the pools.
+        h = row_hashes(data)
+        is_copy = np.isin(h, h[tpos])
+        rest = data.index.to_numpy()[~is_copy]
+        rng = np.random.default_rng([protocol.seed, 2])
+        rest = rng.permutation(rest)
+        half = len(rest) // 2
+        attacker_pool, eval_pool = np.sort(rest[:half]), np.sort(rest[half:])
+        if len(eval_pool) < protocol.n or len(attacker_pool) < protocol.n:
+            raise ConfigError(
+                f"{protocol.where}.n: {protocol.n} rows per training set, but each pool has only "
+                f"{min(len(attacker_pool), len(eval_pool))} rows (half the training split without the "
+                f"targets); lower n"
+            )
+        target_ids = np.array([t.row_id for t in targets], dtype=np.int64)
+        k = len(targets)
+        rows = []
+        set_id = 0
+        for role, pool, n_pairs in (("shadow", attacker_pool, protocol.n_shadow), ("eval", eval_pool, protocol.n_eval)):
+            for pair in range(n_pairs):
+                base = rng.choice(pool, protocol.n, replace=False)
+                positions = rng.choice(protocol.n, k, replace=False)
+                side = rng.integers(0, 2, k)  # which set of the pair holds each target
+                for s in (0, 1):
+                    member = side == s
+                    r = base.copy()
+                    r[positions[member]] = target_ids[member]
+                    seed = int(np.random.SeedSequence([protocol.seed, 3, set_id]).generate_state(1)[0] >> 1)
+                    rows.append(
+                        {"set_id": set_id, "role": role, "pair": pair, "seed": seed, "rows": r,
+                         **{f"in_{t}": bool(mb) for t, mb in zip(target_ids, member, strict=True)}}
+                    )  # fmt: skip
+                    set_id += 1
+        sets = pd.DataFrame(rows)
+        log.info(
+            "threat model: %d targets (%s), pools %d/%d rows, %d shadow + %d eval pairs of n=%d",
+            k, ", ".join(f"{t.row_id}:{t.selection}" for t in targets),
+            len(attacker_pool), len(eval_pool), protocol.n_shadow, protocol.n_eval, protocol.n,
+        )  # fmt: skip
+        return cls(targets, attacker_pool, eval_pool, sets)
+
+    def labels(self, role: str | None = None) -> np.ndarray:
+        """Membership matrix (sets x targets), 0/1."""
+        s = self.sets if role is None else self.sets[self.sets["role"] == role]
+        return s[[f"in_{t.row_id}" for t in self.targets]].to_numpy().astype(np.int8)
+
+    def knowledge(self, data: pd.DataFrame, schema: Schema, n: int, m: int) -> AuxiliaryDataKnowledge:
+        return AuxiliaryDataKnowledge(
+            auxiliary=data.loc[self.attacker_pool],
+            targets=data.loc[[t.row_id for t in self.targets]],
+            schema=schema,
+            n=n,
+            m=m,
+        )
+
+    # --- persistence ------------------------------------------------------------
+    def pools_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "row_id": np.concatenate([self.attacker_pool, self.eval_pool]),
+                "pool": ["auxiliary"] * len(self.attacker_pool) + ["eval"] * len(self.eval_pool),
+            }
+        )
+
+    @classmethod
+    def load(cls, targets_json: Sequence[Mapping[str, Any]], pools: pd.DataFrame, sets: pd.DataFrame) -> TargetedMIA:
+        targets = [Target(**{k: t[k] for k in Target.__dataclass_fields__}) for t in targets_json]
+        aux = pools.loc[pools["pool"] == "auxiliary", "row_id"].to_numpy()
+        ev = pools.loc[pools["pool"] == "eval", "row_id"].to_numpy()
+        sets = sets.copy()
+        sets["rows"] = [np.asarray(r, dtype=np.int64) for r in sets["rows"]]
+        return cls(targets, aux, ev, sets)

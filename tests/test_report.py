@@ -1,0 +1,275 @@
+"""The report page: built by the real workflow and by the report functions, loaded
+in headless Chromium with networking off."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import run_snakemake, tiny_config
+
+from privsynth import report
+
+
+# --- headless Chromium --------------------------------------------------------------
+
+
+def dump_dom(chromium: str, page: Path, tmp_path: Path, fragment: str = "") -> str:
+    """The DOM after scripts ran, as Chromium sees it, with every network request refused."""
+    profile = tmp_path / f"chromium-profile-{len(list(tmp_path.glob('chromium-profile-*')))}"
+    cmd = [
+        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", f"--user-data-dir={profile}",
+        '--host-resolver-rules=MAP * ~NOTFOUND', "--enable-logging=stderr", "--v=0",
+        "--dump-dom", page.resolve().as_uri() + fragment,
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    # Script errors reach the console log; the page's own JS must have none.
+    errors = [ln for ln in proc.stderr.splitlines() if "Uncaught" in ln]
+    assert not errors, errors
+    return proc.stdout
+
+
+class Page(HTMLParser):
+    """Tables (rows of cells with their attributes), links, images, inline SVGs."""
+
+    def __init__(self, dom: str) -> None:
+        super().__init__()
+        self.tables: dict[str, list[dict]] = {}
+        self.hrefs: list[str] = []
+        self.srcs: list[str] = []
+        self.svgs = 0
+        self.svg_text: list[str] = []
+        self.alarm = False
+        self._table: str | None = None
+        self._row: dict | None = None
+        self._cell: dict | None = None
+        self._in_svg = 0
+        self._in_thead = False
+        self.feed(dom)
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        a = dict(attrs)
+        if tag == "table":
+            self._table = a.get("id") or f"table{len(self.tables)}"
+            self.tables[self._table] = []
+        elif tag == "thead":
+            self._in_thead = True
+        elif tag == "tr" and self._table and not self._in_thead:
+            self._row = {"class": a.get("class", ""), "cells": []}
+        elif tag == "td" and self._row is not None:
+            self._cell = {"sort": a.get("data-sort"), "text": ""}
+        elif tag == "a" and "href" in a:
+            self.hrefs.append(a["href"])
+        elif tag in ("img", "script", "link", "iframe") and (a.get("src") or a.get("href")):
+            self.srcs.append(a.get("src") or a.get("href"))
+        elif tag == "svg":
+            self._in_svg += 1
+            self.svgs += self._in_svg == 1
+        elif tag == "div" and a.get("id") == "contradictions":
+            self.alarm = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "thead":
+            self._in_thead = False
+        elif tag == "td" and self._row is not None and self._cell is not None:
+            self._row["cells"].append(self._cell)
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self.tables[self._table].append(self._row)
+            self._row = None
+        elif tag == "table":
+            self._table = None
+        elif tag == "svg":
+            self._in_svg -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell["text"] += data
+        if self._in_svg:
+            self.svg_text.append(data)
+
+
+def check_links(page: Page, html_path: Path) -> None:
+    assert page.hrefs, "the page links to no artefact"
+    for href in page.hrefs:
+        u = urlparse(href)
+        assert not u.scheme and not u.netloc, f"non-local link {href}"
+        target = (html_path.parent / unquote(u.path)).resolve()
+        assert target.is_file(), f"broken link {href}"
+    # Self-contained: nothing is loaded from anywhere (plots are inline SVG).
+    assert not page.srcs, page.srcs
+
+
+# --- unit: a fabricated summary with a contradicting row -------------------------------
+
+
+def fabricated_summary() -> pd.DataFrame:
+    base = {"dataset": "toy", "train_rows": 100, "rows": 100, "runtime_seconds": 1.0, "delta": 1e-5}
+    rows = [
+        # The DP claim holds: audited lower bound below the accountant's epsilon.
+        {"generator": "dpgen", "setting": "eps1", "epsilon": 1.0, "audit_epsilon_lb_worst": 0.4},
+        # The contradiction: audited lower bound 2.5 above the claimed 1.0.
+        {"generator": "dpgen", "setting": "eps1_broken", "epsilon": 1.0, "audit_epsilon_lb_worst": 2.5},
+        # Equal values are no contradiction.
+        {"generator": "dpgen", "setting": "eps4", "epsilon": 4.0, "audit_epsilon_lb_worst": 4.0},
+        # No DP claim: any audited bound is allowed.
+        {"generator": "copy", "setting": "default", "epsilon": None, "delta": None,
+         "audit_epsilon_lb_worst": 9.0, "positive_control": True},
+        {"generator": "marginals", "setting": "default", "epsilon": None, "delta": None},
+    ]  # fmt: skip
+    df = pd.DataFrame([{**base, "positive_control": False, **r} for r in rows])
+    df["qa_accuracy_overall"] = [0.8, 0.85, 0.9, 0.98, 0.7]
+    df["audit_auc_worst"] = [0.55, 0.7, 0.6, 1.0, np.nan]
+    df["label"] = df["generator"] + "/" + df["setting"]
+    return df
+
+
+def test_contradiction_rule() -> None:
+    df = report.normalise(fabricated_summary())
+    assert df["contradiction"].tolist() == [False, True, False, False, False]
+    # Old summaries without audit columns: nothing flagged, metrics n/a.
+    plain = report.normalise(fabricated_summary().drop(columns=["audit_epsilon_lb_worst"]))
+    assert not plain["contradiction"].any()
+    assert plain["audit_epsilon_lb_worst"].isna().all()
+
+
+def test_mean_ci() -> None:
+    m, lo, hi, n = report.mean_ci([1.0, 2.0, 3.0, float("nan")])
+    # t(0.975, 2) = 4.302653; sd = 1; half = 4.302653 / sqrt(3)
+    assert (m, n) == (2.0, 3)
+    assert hi - m == pytest.approx(4.302653 / math.sqrt(3), rel=1e-5)
+    assert m - lo == pytest.approx(hi - m)
+    m, lo, hi, n = report.mean_ci([5.0])
+    assert (m, n) == (5.0, 1) and math.isnan(lo) and math.isnan(hi)
+    assert report.mean_ci([])[3] == 0
+
+
+def test_report_flags_contradiction(tmp_path: Path, chromium: str) -> None:
+    results = tmp_path / "results"
+    df = fabricated_summary()
+    # Some artefacts exist, others do not: links only to those that exist.
+    (results / "toy/copy/default/qa").mkdir(parents=True)
+    (results / "toy/copy/default/qa/report.html").write_text("<html>qa</html>")
+    (results / "toy/dpgen/eps1_broken/audit").mkdir(parents=True)
+    (results / "toy/dpgen/eps1_broken/audit/roc.png").write_bytes(b"\x89PNG")
+    (results / "toy/dpgen/eps1_broken/audit/audit.json").write_text("{}")
+    (results / "toy/data").mkdir(parents=True)
+    (results / "toy/data/eda.html").write_text("<html>eda</html>")
+    (results / "toy/mostlyai").mkdir(parents=True)
+    pd.DataFrame(
+        {"setting": ["no_dp", "dp"], "accuracy": [0.951, 0.902], "runtime": [61.0, 83.0],
+         "epsilon": [None, 1.0], "delta": [None, 1e-5]}
+    ).to_csv(results / "toy/mostlyai/comparison.csv", index=False)  # fmt: skip
+    plots = {n: tmp_path / "plots" / f"{n}.svg" for n in report.PLOT_NAMES}
+    report.make_plots(report.normalise(df), "toy", plots)
+    # The contradiction is flagged in the plot itself, not only in the table.
+    assert "AUDIT CONTRADICTS DP CLAIM" in plots["epsilon_vs_audit"].read_text()
+    out = results / "report" / "index.html"
+    report.render(df, results, out, {"toy": plots})
+
+    page = Page(dump_dom(chromium, out, tmp_path))
+    rows = page.tables["summary"]
+    assert len(rows) == len(df)
+    by_cell = {(r["cells"][1]["text"], r["cells"][2]["text"]): r for r in rows}
+    broken = by_cell[("dpgen", "eps1_broken")]
+    assert "contradiction" in broken["class"]
+    assert "AUDIT CONTRADICTS DP CLAIM" in broken["cells"][4]["text"]
+    assert page.alarm
+    for ok in (("dpgen", "eps1"), ("dpgen", "eps4"), ("copy", "default"), ("marginals", "default")):
+        assert "contradiction" not in by_cell[ok]["class"], ok
+    assert [r["cells"][1]["text"] for r in rows if "positive-control" in r["class"]] == ["copy"]
+    assert "POSITIVE CONTROL" in by_cell[("copy", "default")]["cells"][4]["text"]
+    # A column no step produced (no TPR in this summary) reads n/a everywhere.
+    tpr_col = 5 + [c for c, *_ in report.METRICS].index("audit_tpr_at_1pct_fpr_worst")
+    assert {r["cells"][tpr_col]["text"] for r in rows} == {"n/a"}
+    assert page.svgs == 3
+    assert "AUDIT CONTRADICTS DP CLAIM" in " ".join(page.svg_text)
+    # The MOSTLY AI tutorial table is on the page.
+    assert any(r["cells"][0]["text"] == "no_dp" and r["cells"][1]["text"] == "0.951" for t in page.tables.values() for r in t)
+    check_links(page, out)
+    hrefs = set(page.hrefs)
+    assert "../toy/copy/default/qa/report.html" in hrefs
+    assert "../toy/dpgen/eps1_broken/audit/roc.png" in hrefs
+    assert "../toy/data/eda.html" in hrefs
+    assert "../toy/mostlyai/comparison.csv" in hrefs
+
+    # The sorting script runs: #sort=-epsilon orders by epsilon descending, n/a last.
+    sorted_rows = Page(dump_dom(chromium, out, tmp_path, "#sort=-epsilon")).tables["summary"]
+    eps_col = 5 + 0  # dataset, generator, setting, runs, flags, then epsilon
+    eps = [r["cells"][eps_col]["sort"] for r in sorted_rows]
+    assert [float(e) for e in eps if e] == [4.0, 1.0, 1.0]
+    assert eps[3:] == ["", ""]
+
+
+# --- the workflow: tiny WDBC grid with repeats, through snakemake ------------------------
+
+
+@pytest.mark.slow
+def test_report_through_snakemake(tmp_path: Path, chromium: str) -> None:
+    config = tiny_config(
+        wdbc={
+            "source": {"kind": "wdbc"},
+            "target": "target",
+            "repeats": 2,
+            "generators": {"copy": {"default": {}}, "marginals": {"default": {}}},
+            # The smallest real audit, so the page shows and links real audit output.
+            "audit": {"n": 40, "n_shadow": 5, "n_eval": 5, "targets": {"outliers": 1, "random": 0}},
+        }
+    )
+    run_snakemake(tmp_path, config)
+    out = tmp_path / "results/report/index.html"
+    summary = pd.read_csv(tmp_path / "results/summary.csv")
+    cells = {"copy/default", "copy/default.r2", "marginals/default", "marginals/default.r2"}
+    assert set(summary["generator"] + "/" + summary["setting"]) == cells
+
+    # Repeats: seed offset, base_setting/repeat recorded, utility per run.
+    m2 = json.loads((tmp_path / "results/wdbc/marginals/default.r2/metrics.json").read_text())
+    assert (m2["seed"], m2["base_setting"], m2["repeat"]) == (1, "default", 2)
+    for col in ("utility_auc", "utility_accuracy", "utility_real_auc", "utility_real_accuracy"):
+        assert summary[col].between(0, 1).all(), col
+    # The copy control reproduces the real-train baseline; marginals break the label link.
+    copy = summary[summary["generator"] == "copy"]
+    assert (copy["utility_auc"] - copy["utility_real_auc"]).abs().max() < 0.02
+    marg = summary[summary["generator"] == "marginals"]
+    assert (marg["utility_auc"] < marg["utility_real_auc"] - 0.1).all()
+
+    page = Page(dump_dom(chromium, out, tmp_path))
+    # One row per grid cell (all runs) and one per configured setting (pooled).
+    assert len(page.tables["runs"]) == len(cells)
+    pooled = page.tables["summary"]
+    assert [(r["cells"][1]["text"], r["cells"][3]["text"]) for r in pooled] == [("copy", "2"), ("marginals", "2")]
+    # Mean and 95% interval where repeats > 1: "mean [lo, hi]".
+    auc_col = 4 + 1 + [c for c, *_ in report.METRICS].index("utility_auc")
+    assert "[" in pooled[1]["cells"][auc_col]["text"]
+    assert ["POSITIVE CONTROL" in r["cells"][4]["text"] for r in pooled] == [True, False]
+    assert page.svgs == 3
+    check_links(page, out)
+    assert "../wdbc/marginals/default.r2/utility.json" in page.hrefs
+    # The audit ran: its numbers are in the table and its ROC plot is linked.
+    assert summary["audit_auc_worst"].notna().all()
+    assert "../wdbc/copy/default.r2/audit/roc.png" in page.hrefs
+    mia_col = 4 + 1 + [c for c, *_ in report.METRICS].index("audit_auc_worst")
+    assert pooled[0]["cells"][mia_col]["text"].startswith("1.000")
+
+    # Nothing reruns without a changed input.
+    dry = run_snakemake(tmp_path, config, "-n")
+    assert "Nothing to be done" in dry.stdout + dry.stderr
+
+    # Snakemake's own report carries the summary, the plots and their captions.
+    run_snakemake(tmp_path, config, "--report", "report.zip")
+    with zipfile.ZipFile(tmp_path / "report.zip") as z:
+        names = z.namelist()
+        text = "".join(z.read(n).decode("utf-8", "replace") for n in names if n.endswith((".html", ".js")))
+    for f in ("summary.csv", "accuracy_vs_epsilon.svg", "mia_auc_vs_accuracy.svg", "epsilon_vs_audit.svg", "index.html"):
+        assert any(n.endswith(f) for n in names), (f, names)
+    assert "A point above the" in text or "point above the" in text.replace("\\n", " ")

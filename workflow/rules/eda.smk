@@ -1,0 +1,60 @@
+# Exploratory data analysis (edvart) of the real training split and of every
+# synthetic set, plus a compact real-vs-synthetic page per synthetic set.
+# Optional: eda.enabled / eda.synthetic / eda.compare in the config.
+from privsynth import eda as _eda
+
+
+rule eda_real:
+    input:
+        data="results/{dataset}/data/train.parquet",
+    output:
+        html="results/{dataset}/data/eda.html",
+    log:
+        "results/logs/eda/{dataset}/data.log",
+    params:
+        eda=lambda wc: _eda.report_slice(config),
+    threads: 1
+    conda:
+        "../../envs/eda.yaml"
+    script:
+        "../scripts/eda.py"
+
+
+rule eda_synthetic:
+    input:
+        data="results/{dataset}/{generator}/{setting}/synthetic.parquet",
+        metrics="results/{dataset}/{generator}/{setting}/metrics.json",
+    output:
+        html="results/{dataset}/{generator}/{setting}/eda.html",
+    log:
+        "results/logs/eda/{dataset}/{generator}/{setting}.log",
+    wildcard_constraints:
+        generator=NAME,
+    params:
+        eda=lambda wc: _eda.report_slice(config),
+    threads: 1
+    conda:
+        "../../envs/eda.yaml"
+    script:
+        "../scripts/eda.py"
+
+
+rule eda_compare:
+    input:
+        unpack(lambda wc: _eda.compare_inputs(config, wc.dataset, wc.generator, wc.setting)),
+    output:
+        html="results/{dataset}/{generator}/{setting}/compare.html",
+    log:
+        "results/logs/eda_compare/{dataset}/{generator}/{setting}.log",
+    wildcard_constraints:
+        generator=NAME,
+    params:
+        links=lambda wc: _eda.compare_links(config),
+    threads: 1
+    conda:
+        "../../envs/eda.yaml"
+    script:
+        "../scripts/eda_compare.py"
+
+
+TARGETS.extend(_eda.targets(config, GRID.datasets, [cell_dir(c) for c in GRID.cells.values()]))

@@ -1,0 +1,22 @@
+# Negative control generator for the privacy audit: rows of a reference file
+# (normally the holdout split) that no training record is in. CPU only.
+
+
+rule synthesize_negative_control:
+    input:
+        train="results/{dataset}/data/train.parquet",
+        schema="results/{dataset}/data/schema.json",
+        reference=lambda wc: synth_job(wc)["settings"]["path"],
+    output:
+        synthetic="results/{dataset}/{generator}/{setting}/synthetic.parquet",
+        metrics="results/{dataset}/{generator}/{setting}/metrics.json",
+    log:
+        "results/logs/synthesize/{dataset}/{generator}/{setting}.log",
+    wildcard_constraints:
+        generator="holdout",
+    params:
+        job=synth_job,
+    conda:
+        "../../../envs/core.yaml"
+    script:
+        "../../scripts/synthesize.py"

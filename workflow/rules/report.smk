@@ -1,0 +1,64 @@
+# The report: results/report/index.html (self-contained) and per-dataset plots,
+# also shown in Snakemake's own report (snakemake --report report.zip).
+
+
+report: "../report/workflow.rst"
+
+
+rule report_plots:
+    input:
+        summary="results/summary.csv",
+    output:
+        accuracy_vs_epsilon=report(
+            "results/report/plots/{dataset}/accuracy_vs_epsilon.svg",
+            caption="../report/accuracy_vs_epsilon.rst",
+            category="Privacy-utility plots",
+            subcategory="{dataset}",
+        ),
+        mia_auc_vs_accuracy=report(
+            "results/report/plots/{dataset}/mia_auc_vs_accuracy.svg",
+            caption="../report/mia_auc_vs_accuracy.rst",
+            category="Privacy-utility plots",
+            subcategory="{dataset}",
+        ),
+        epsilon_vs_audit=report(
+            "results/report/plots/{dataset}/epsilon_vs_audit.svg",
+            caption="../report/epsilon_vs_audit.rst",
+            category="Privacy-utility plots",
+            subcategory="{dataset}",
+        ),
+    log:
+        "results/logs/report_plots/{dataset}.log",
+    conda:
+        "../../envs/core.yaml"
+    script:
+        "../scripts/report_plots.py"
+
+
+rule report:
+    input:
+        summary="results/summary.csv",
+        plots=expand(
+            "results/report/plots/{dataset}/{plot}.svg",
+            dataset=GRID.datasets,
+            plot=["accuracy_vs_epsilon", "mia_auc_vs_accuracy", "epsilon_vs_audit"],
+        ),
+        # Everything else the run builds (EDA, audit, comparison tables, ...), so
+        # the page is written last and links to every artefact. Evaluated lazily:
+        # rule files included after this one have appended to TARGETS by then.
+        artefacts=lambda wc: [t for t in TARGETS if not t.startswith("results/report/")],
+    output:
+        html=report(
+            "results/report/index.html",
+            caption="../report/index.rst",
+            category="Report",
+        ),
+    log:
+        "results/logs/report.log",
+    conda:
+        "../../envs/core.yaml"
+    script:
+        "../scripts/report.py"
+
+
+TARGETS.append("results/report/index.html")

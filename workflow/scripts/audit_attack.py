@@ -1,0 +1,9 @@
+# Thin entry point: logic in privsynth.audit.jobs.attack_job.
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
+from privsynth import jobs  # noqa: E402
+from privsynth.audit import jobs as audit_jobs  # noqa: E402
+
+jobs.run(snakemake, audit_jobs.attack_job)
