@@ -19,7 +19,7 @@ import pytest
 from conftest import run_snakemake, tiny_config
 from privsynth.generators import mostlyai as m
 
-WDBC = {"source": {"kind": "wdbc"}, "split": {"holdout_fraction": 0.2, "seed": 42}}
+WDBC = {"source": {"kind": "wdbc"}, "split": {"holdout_fraction": 0.2, "seed": 42}, "audit": {"enabled": False}}
 
 
 def _config(settings: dict[str, Any], threads: int = 1) -> dict[str, Any]:
@@ -137,6 +137,7 @@ def test_mostlyai_grid_through_snakemake(tmp_path: Path, census_path: Path) -> N
         "source": {"kind": "census", "path": str(census_path)},
         "max_rows": 2000,
         "split": {"holdout_fraction": 0.2, "seed": 42},
+        "audit": {"enabled": False},  # the audit has its own tests (test_audit.py)
         "generators": {"mostlyai": settings},
     }
     cfg = tiny_config(census=census)
