@@ -155,7 +155,13 @@ def test_grid_on_slurm(slurm_cluster, tmp_path: Path):
             ("rule", "prepare_data"),
             ("rule", GPU_RULE),
             ("rule", "mostlyai_comparison"),
+            ("rule", "utility_baseline"),
+            ("rule", "utility"),
+            ("rule", "utility"),
+            ("rule", "utility"),
             ("rule", "summary"),
+            ("rule", "report_plots"),
+            ("rule", "report"),
         ]
     ), f"unexpected submissions {names}\n{log[-3000:]}"
 
@@ -184,15 +190,19 @@ def test_grid_on_slurm(slurm_cluster, tmp_path: Path):
         assert s["state"] == "COMPLETED", s
         assert s["log"].is_file(), s
 
-    # Change one setting: only that cell and the summary are submitted again.
+    # Change one setting: only that cell and what reads it (its utility, the
+    # summary, the report) are submitted again.
     config["datasets"]["wdbc"]["generators"]["marginals"]["default"] = {"sample_size": 100}
     t1 = time.monotonic()
     proc = _snakemake_slurm(tmp_path, config)
     rerun_s = time.monotonic() - t1
     subs2 = _submissions(proc.stderr)
     assert sorted((s["name"], s["wildcards"]) for s in subs2) == [
+        ("report", ""),
+        ("report_plots", "wdbc"),
         ("summary", ""),
         ("synthesize_baseline", "wdbc_marginals_default"),
+        ("utility", "wdbc_marginals_default"),
     ], proc.stderr[-3000:]
     assert len(pd.read_parquet(tmp_path / "results/wdbc/marginals/default/synthetic.parquet")) == 100
 
