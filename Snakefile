@@ -41,3 +41,8 @@ rule all:
     input:
         all_targets(),
     default_target: True
+
+
+# Last, after every rule exists: canonical params and each rule's code identity
+# (privsynth.identity; docs/failures.md, "What reruns and why").
+finalize_params(workflow, config)

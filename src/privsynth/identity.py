@@ -1,0 +1,251 @@
+"""What a job's results depend on, in the form Snakemake's ``params`` trigger compares.
+
+Snakemake (9.x) reruns a job when the set of ``repr()`` strings of its params
+differs from the one recorded in ``.snakemake/metadata`` for its outputs.  Two
+things follow, and this module handles both for every rule at once
+(``finalize_params``, called at the end of the Snakefile):
+
+- **Canonical params.**  ``repr`` of a dict keeps insertion order and ``repr(1)``
+  is not ``repr(1.0)``, so a config re-dumped with other key order, or ``1.0``
+  written for ``1``, would rerun jobs.  ``canonical`` sorts mapping keys
+  recursively, turns sets into sorted lists and integral floats into ints.
+- **Code identity.**  Snakemake watches a rule's script, not the library code the
+  script calls.  Each rule gets one more param, ``code``: a digest of the
+  privsynth code its jobs run (``FAMILIES``), so changing that code reruns
+  exactly those jobs.  Digests are over the syntax tree without docstrings, so
+  comments, docstrings and formatting do not count.  ``code_identity: false`` in
+  the config leaves the param out (see docs/failures.md, "What reruns and why").
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+import math
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+SRC = Path(__file__).resolve().parent
+
+# What the jobs of each rule run, as privsynth modules (paths below src/privsynth,
+# without .py), optionally narrowed to ``module:function`` (that function plus
+# whatever top-level code of the same module it refers to, transitively).
+# ``{generator}`` is the module of the job's generator (built in or plug-in).
+# Plumbing that does not change results (io, errors, slurm, jobs.run, the
+# generator registry) is deliberately in no family.
+_SYNTH = ["jobs:synthesize", "jobs:synthesize_job", "schema", "generators/base", "{generator}"]
+FAMILIES: dict[str, list[str]] = {
+    "fetch_data": ["jobs:fetch", "datasets"],
+    "prepare_data": ["jobs:prepare", "datasets", "schema"],
+    "synthesize_baseline": _SYNTH,
+    "synthesize_negative_control": _SYNTH,
+    "synthesize_great": _SYNTH,
+    "synthesize_openai": _SYNTH,
+    "synthesize_plugin": _SYNTH,
+    "synthesize_mostlyai": _SYNTH,
+    "mostlyai_comparison": ["generators/mostlyai:comparison_job"],
+    "fidelity_qa": ["jobs:fidelity_qa_job", "fidelity"],
+    "eda_real": ["eda"],
+    "eda_synthetic": ["eda"],
+    "eda_compare": ["eda"],
+    "utility_baseline": ["utility"],
+    "utility": ["utility"],
+    "audit_shadow_sets": ["audit/jobs:shadow_sets_job", "audit/threat_model", "audit/encoding", "schema"],
+    "audit_fit": ["audit/jobs:fit_batch_job", "schema", "generators/base", "{generator}"],
+    "audit_attack": [
+        "audit/jobs:attack_job", "audit/attacks", "audit/encoding", "audit/report", "audit/threat_model", "schema",
+    ],  # fmt: skip
+    "audit_skipped": ["audit/jobs:skipped_job"],
+    "summary": ["jobs:summary_job", "summary"],
+    "report_plots": ["report"],
+    "report": ["report"],
+}
+
+
+# --- canonical params -----------------------------------------------------------
+
+
+def canonical(obj: Any) -> Any:
+    """``obj`` with sorted mapping keys (recursively) and normalised numbers.
+
+    Two configs that mean the same give equal results *and* equal ``repr``.
+    """
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+        return obj
+    if isinstance(obj, Mapping):
+        items = [(canonical(k), canonical(v)) for k, v in obj.items()]
+        return dict(sorted(items, key=lambda kv: (type(kv[0]).__name__, str(kv[0]))))
+    if isinstance(obj, (set, frozenset)):
+        return sorted((canonical(v) for v in obj), key=lambda v: (type(v).__name__, repr(v)))
+    if isinstance(obj, list):
+        return [canonical(v) for v in obj]
+    if isinstance(obj, tuple) and not hasattr(obj, "_fields"):
+        return tuple(canonical(v) for v in obj)
+    if hasattr(obj, "item") and callable(obj.item) and not hasattr(obj, "__len__"):  # numpy scalars
+        return canonical(obj.item())
+    if isinstance(obj, float):
+        if math.isfinite(obj) and obj.is_integer() and abs(obj) < 2**53:
+            return int(obj)  # 1.0 -> 1 (and -0.0 -> 0)
+        return obj
+    return obj
+
+
+def _canonical_callable(fn: Callable[..., Any]) -> Callable[..., Any]:
+    # functools.wraps keeps the signature (inspect.signature follows __wrapped__),
+    # which Snakemake reads to pass wildcards/input/output and to tell params
+    # derived from files (left out of its trigger) from the others.
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return canonical(fn(*args, **kwargs))
+
+    return wrapper
+
+
+# --- code identity --------------------------------------------------------------
+
+
+def _strip_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
+                if isinstance(body[0].value.value, str):
+                    node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed(path: Path, mtime_ns: int) -> ast.Module:
+    return _strip_docstrings(ast.parse(path.read_text(), filename=str(path)))  # type: ignore[return-value]
+
+
+def _tree(path: Path) -> ast.Module:
+    return _parsed(path, path.stat().st_mtime_ns)
+
+
+def _top_level(tree: ast.Module) -> dict[str, ast.stmt]:
+    defs: dict[str, ast.stmt] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defs[node.name] = node
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                for n in ast.walk(t):
+                    if isinstance(n, ast.Name):
+                        defs[n.id] = node
+    return defs
+
+
+def _closure(tree: ast.Module, name: str) -> list[ast.stmt]:
+    """Top-level definition ``name`` and the same module's definitions it uses."""
+    defs = _top_level(tree)
+    if name not in defs:
+        raise KeyError(name)
+    seen: dict[int, ast.stmt] = {}
+    todo = [name]
+    while todo:
+        node = defs.get(todo.pop())
+        if node is None or id(node) in seen:
+            continue
+        seen[id(node)] = node
+        todo.extend(n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in defs)
+    return sorted(seen.values(), key=lambda n: n.lineno)
+
+
+def module_path(module: str, generator: str | None = None) -> Path:
+    if module == "{generator}":
+        if generator is None:
+            raise ValueError("{generator} needs a generator")
+        builtin = SRC / "generators" / f"{generator}.py"
+        if builtin.is_file():
+            return builtin
+        from . import generators
+
+        return generators._plugins()[generator] / f"{generator}.py"
+    return SRC / f"{module}.py"
+
+
+def digest(entries: Iterable[str], generator: str | None = None) -> str:
+    """Short digest of the code ``entries`` (see ``FAMILIES``) name."""
+    h = hashlib.sha256()
+    for entry in entries:
+        module, _, func = entry.partition(":")
+        path = module_path(module, generator)
+        tree = _tree(path)
+        nodes = _closure(tree, func) if func else tree.body
+        label = module if module != "{generator}" else f"generator {generator}"
+        h.update(f"{label}:{func}\n".encode())
+        for node in nodes:
+            h.update(ast.dump(node, include_attributes=False).encode())
+    return h.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=None)
+def _script_modules(script: str) -> tuple[str, ...]:
+    """privsynth modules a rule script imports (besides the job runner), for rules not in FAMILIES."""
+    tree = ast.parse(Path(script).read_text())
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "privsynth":
+            base = node.module.split(".")[1:]
+            for alias in node.names:
+                parts = [*base, alias.name]
+                if (SRC.joinpath(*parts).with_suffix(".py")).is_file():
+                    found.append("/".join(parts))
+                elif base and SRC.joinpath(*base).with_suffix(".py").is_file():
+                    found.append("/".join(base))
+    return tuple(sorted(set(found) - {"jobs"}))
+
+
+def code_identity(rule: str, wildcards: Mapping[str, Any], script: str | None = None) -> str | None:
+    entries = FAMILIES.get(rule)
+    if entries is None:
+        entries = list(_script_modules(script)) if script else []
+    if not entries:
+        return None
+    generator = wildcards.get("generator")
+    return f"privsynth code {digest(entries, generator)}"
+
+
+# --- wiring into the workflow ---------------------------------------------------
+
+
+def finalize_params(workflow: Any, config: Mapping[str, Any]) -> None:
+    """Make every rule's params canonical and add its ``code`` identity param.
+
+    Called once at the end of the Snakefile, after every rule is defined, so
+    rules added later (new generators, new audits) are covered without edits.
+    """
+    with_code = bool(config.get("code_identity", True))
+    for rule in workflow.rules:
+        params = rule.params
+        for i, item in enumerate(params):
+            params[i] = _canonical_callable(item) if callable(item) else canonical(item)
+        for name, (start, end) in list(params._names.items()):
+            params._set_name(name, start, end)
+        if not with_code or "code" in params._names:
+            continue
+        script = _script_path(rule)
+        if rule.name not in FAMILIES and script is None:
+            continue
+        rule.set_params(code=_code_param(rule.name, script))
+
+
+def _script_path(rule: Any) -> str | None:
+    script = getattr(rule, "script", None)
+    if not script:
+        return None
+    p = Path(str(script))
+    if not p.is_absolute():
+        p = Path(rule.snakefile).parent / p
+    return str(p) if p.is_file() else None
+
+
+def _code_param(rule_name: str, script: str | None) -> Callable[[Any], str | None]:
+    def code(wildcards: Any) -> str | None:
+        return code_identity(rule_name, dict(wildcards.items()), script)
+
+    return code
