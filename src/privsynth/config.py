@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import generators
-from .datasets import resolve_source
+from .datasets import resolve_source, source_identity
 from .errors import ConfigError
 
 Validator = Callable[[Any, str], None]
@@ -99,7 +99,12 @@ class Grid:
 
     # --- per-job config slices (these become Snakemake params) -------------
     def fetch_slice(self, dataset: str) -> dict[str, Any]:
-        return {"dataset": dataset, "source": self.sources[dataset]}
+        # The data's identity (checksum), not its location: see fetch_source.
+        return {"dataset": dataset, "source": source_identity(dataset, self.sources[dataset])}
+
+    def fetch_source(self, dataset: str) -> dict[str, Any]:
+        """Where fetch_data reads the data from (URL, path, $PRIVSYNTH_CENSUS resolved)."""
+        return self.sources[dataset]
 
     def prepare_slice(self, dataset: str) -> dict[str, Any]:
         d = self.config["datasets"][dataset]

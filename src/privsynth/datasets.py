@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -49,6 +50,42 @@ def resolve_source(dataset: str, source: Mapping[str, Any]) -> dict[str, Any]:
     if kind == "csv" and not src.get("path"):
         raise ConfigError(f"datasets.{dataset}.source.path: required for kind 'csv'")
     return src
+
+
+def source_identity(dataset: str, source: Mapping[str, Any]) -> dict[str, Any]:
+    """What the data *is*, for the rerun decision: its checksum, not where it lives.
+
+    Switching between the URL, ``source.path`` and ``$PRIVSYNTH_CENSUS``, or moving
+    the file, leaves this unchanged, so nothing downstream reruns.  Without a
+    configured ``sha256`` a local file's checksum is computed here (once per run);
+    only a download without a checksum falls back to its address.
+    """
+    sha = source.get("sha256")
+    ident: dict[str, Any] = {"kind": source["kind"], "sha256": sha.lower() if sha else None}
+    if source.get("columns"):
+        ident["columns"] = list(source["columns"])
+    if ident["sha256"] is None:
+        if source.get("path"):
+            p = Path(source["path"]).expanduser()
+            if p.is_file():
+                ident["sha256"] = _sha256_cached(str(p.resolve()), *_stat_key(p))
+            else:
+                ident["path"] = str(source["path"])  # missing: the job reports it
+        elif source["kind"] == "census":
+            ident["url"] = source.get("url")
+        else:
+            ident["builtin"] = "scikit-learn"  # wdbc without a path
+    return ident
+
+
+def _stat_key(p: Path) -> tuple[int, int]:
+    st = p.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=None)
+def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
+    return sha256_file(path)
 
 
 def _verify(path: Path, expected: str | None, dataset: str, origin: str) -> None:

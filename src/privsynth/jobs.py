@@ -69,8 +69,9 @@ def run(snakemake: Any, body: Callable[[Any], None]) -> None:
 # --- data ---------------------------------------------------------------------
 
 
-def fetch(out_raw: str, job: Mapping[str, Any]) -> None:
-    df = datasets.load_raw(job["dataset"], job["source"])
+def fetch(out_raw: str, job: Mapping[str, Any], source: Mapping[str, Any] | None = None) -> None:
+    """``job``: the data's identity (config.Grid.fetch_slice); ``source``: where to read it."""
+    df = datasets.load_raw(job["dataset"], source if source is not None else job["source"])
     log.info("%s: %d rows x %d columns", job["dataset"], len(df), df.shape[1])
     write_parquet(df, out_raw)
 

@@ -8,6 +8,10 @@ rule fetch_data:
         "results/logs/fetch_data/{dataset}.log",
     params:
         job=lambda wc: GRID.fetch_slice(wc.dataset),
+        # Where to read the data. A function of `output` is a "derived" param, which
+        # Snakemake leaves out of its params trigger: moving the file (same sha256)
+        # reruns nothing. The data's identity is in `job`.
+        source=lambda wc, output: GRID.fetch_source(wc.dataset),
     conda:
         "../../envs/core.yaml"
     script:
