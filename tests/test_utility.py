@@ -71,3 +71,18 @@ def test_cell_json_is_flat_with_baseline(tmp_path: Path) -> None:
     assert (written["dataset"], written["generator"], written["setting"]) == ("toy", "g", "s")
     assert written["utility_real_auc"] == pytest.approx(base["auc"]) and base["auc"] > 0.85
     assert written["utility_auc"] < base["auc"] - 0.2
+
+
+def test_all_missing_and_constant_features_do_not_crash() -> None:
+    # scikit-learn's binning raised "window shape cannot be larger than input array shape" here.
+    holdout = frame(300, 1)
+    train = frame(500, 2)
+    train["empty_num"] = np.nan
+    train["empty_cat"] = pd.Series([None] * len(train), dtype="object")
+    train["constant"] = 7.0
+    holdout["empty_num"], holdout["empty_cat"], holdout["constant"] = 1.0, "a", 7.0
+    r = utility.evaluate(train, holdout, "income")
+    assert r["auc"] > 0.8
+    assert r["note"] == "left out feature(s) without values in the training table: empty_num, empty_cat"
+    only = utility.evaluate(train[["empty_num", "income"]], holdout[["empty_num", "income"]], "income")
+    assert only["note"].startswith("no feature has values") and only["test_rows"] == 300

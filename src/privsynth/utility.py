@@ -110,15 +110,26 @@ def evaluate(
         raise DataError(f"the holdout has no non-missing values of target {target!r}")
     classes = sorted(set(y_te) | set(y_tr))
     note = None
+    # A feature without a single value in the training table carries nothing to
+    # learn, and scikit-learn's binning fails on it ("window shape cannot be larger
+    # than input array shape"): leave it out, and say so.
+    empty = [c for c in x_tr.columns if not x_tr[c].notna().any()]
+    if empty:
+        x_tr, x_te = x_tr.drop(columns=empty), x_te.drop(columns=empty)
+        note = f"left out feature(s) without values in the training table: {', '.join(map(str, empty))}"
+        log.warning("%s", note)
     t0 = time.perf_counter()
-    if y_tr.nunique() < 2:
+    if y_tr.nunique() >= 2 and x_tr.shape[1] == 0:
+        note = "no feature has values in the training table; constant prediction of its majority class"
+        model: Any = _Constant(y_tr.mode().iloc[0])
+    elif y_tr.nunique() < 2:
         note = (
             "training table has a single target class; constant prediction"
             if len(y_tr)
             else "training table has no target values; constant prediction of the holdout's majority class"
         )
         label = y_tr.iloc[0] if len(y_tr) else y_te.mode().iloc[0]
-        model: Any = _Constant(label)
+        model = _Constant(label)
     else:
         model = HistGradientBoostingClassifier(random_state=seed, categorical_features="from_dtype")
         with threadpool_limits(limits=threads):
