@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import datasets, generators, slurm
+from . import datasets, generators, runstate, slurm
 from .errors import GeneratorError, PrivsynthError
 from .io import read_json, write_json, write_parquet
 from .schema import Schema, infer_schema, restore_dtypes, validate_frame
@@ -45,13 +45,26 @@ def setup_logging(log_path: str | os.PathLike[str] | None) -> None:
 def run(snakemake: Any, body: Callable[[Any], None]) -> None:
     """Run a job body with its log file; on failure end the log with one ``ERROR:`` line."""
     log_path = snakemake.log[0] if len(snakemake.log) else None
+    # A start marker next to the log, removed when the job ends: one left behind
+    # means the previous run of this job was killed (runstate).
+    killed = runstate.job_started(log_path, snakemake.rule) if log_path else None
     setup_logging(log_path)
-    log.info("job %s started (wildcards: %s)", snakemake.rule, dict(snakemake.wildcards))
+    log.info(
+        "job %s started (wildcards: %s) [pid %d on %s]",
+        snakemake.rule, dict(snakemake.wildcards), os.getpid(), runstate.hostname(),
+    )  # fmt: skip
+    if killed is not None:
+        log.warning("previous run of this job: %s", killed.error_line())
+        print(f"[{snakemake.rule}] note: its previous run was killed before it finished; see {log_path}", file=sys.stderr)
+    if removed := runstate.clean_stale_scratch():
+        log.info("removed scratch space of killed jobs: %s", ", ".join(map(str, removed)))
     if (where := slurm.job_context()) is not None:
         log.info("%s", where)
     t0 = time.perf_counter()
     try:
-        body(snakemake)
+        with runstate.job_scratch():
+            body(snakemake)
+        log.info("job %s finished in %.1f s", snakemake.rule, time.perf_counter() - t0)
     except BaseException as exc:  # noqa: BLE001 - report every failure the same way
         if isinstance(exc, PrivsynthError):
             line = f"ERROR: {exc}"
@@ -63,7 +76,9 @@ def run(snakemake: Any, body: Callable[[Any], None]) -> None:
                 fh.write(line + "\n")
         print(f"[{snakemake.rule}] {line}", file=sys.stderr)
         raise SystemExit(1) from None
-    log.info("job %s finished in %.1f s", snakemake.rule, time.perf_counter() - t0)
+    finally:
+        if log_path:
+            runstate.job_ended(log_path)
 
 
 # --- data ---------------------------------------------------------------------
