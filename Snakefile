@@ -43,6 +43,26 @@ rule all:
     default_target: True
 
 
+# Killed jobs leave no ERROR line: say so (console + log) and clean their scratch
+# space; a failed run still writes what finished to results/partial/ (docs/failures.md).
+onstart:
+    runstate.report_killed("results/logs")
+    runstate.clean_stale_scratch()
+
+
+onerror:
+    partial_results.on_error(
+        "results",
+        list(GRID.cells),
+        config["qa"]["enabled"],
+        lambda key: [fn(GRID.cell(*key)) for fn in SUMMARY_EXTRAS],
+    )
+
+
+onsuccess:
+    partial_results.remove_superseded("results")
+
+
 # Last, after every rule exists: canonical params and each rule's code identity
 # (privsynth.identity; docs/failures.md, "What reruns and why").
 finalize_params(workflow, config)

@@ -480,8 +480,12 @@ def render(
     results_dir: str | os.PathLike[str],
     out_html: str | os.PathLike[str],
     plots: Mapping[str, Mapping[str, str | os.PathLike[str]]],
+    notice_html: str = "",
 ) -> str:
-    """Build the page. ``plots``: dataset -> plot name -> SVG path (made by ``make_plots``)."""
+    """Build the page. ``plots``: dataset -> plot name -> SVG path (made by ``make_plots``).
+
+    ``notice_html`` goes first, under the title (privsynth.partial lists failed cells there).
+    """
     results = Path(results_dir)
     out_dir = Path(out_html).parent
     df = normalise(summary)
@@ -506,6 +510,7 @@ def render(
         f'<p class="muted">{len(df)} runs of {len(agg)} settings on {len(datasets)} dataset(s); '
         f"generated {now}. Click a column header to sort; n/a = not computed for this cell "
         "(feature disabled, not applicable, or not run yet).</p>",
+        notice_html,
     ]
     bad = df[df["contradiction"]]
     if len(bad):

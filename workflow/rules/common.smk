@@ -11,6 +11,8 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from privsynth.config import Grid  # noqa: E402
 from privsynth.errors import ConfigError  # noqa: E402
 from privsynth.identity import finalize_params  # noqa: E402
+from privsynth import partial as partial_results  # noqa: E402
+from privsynth import runstate  # noqa: E402
 
 validate(config, workflow.source_path("../../config/schema.yaml"))
 try:

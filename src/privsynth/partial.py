@@ -1,0 +1,278 @@
+"""Partial results: what finished, and why the rest did not.
+
+``results/summary.csv`` and ``results/report/index.html`` need every grid cell,
+so one failing cell would hide every result.  When a run fails, the workflow's
+``onerror`` hook calls ``write_partial``, which builds
+
+- ``results/partial/summary.csv``: the summary of the cells that finished, with
+  a ``status`` column (``complete``, or what is missing and why);
+- ``results/partial/failed.csv``: one row per cell or dataset that did not
+  finish, with the failed job, its log and the log's ``ERROR:`` line;
+- ``results/partial/index.html``: the report page over the finished cells, the
+  failures listed first.
+
+These files are no job's output, so Snakemake never takes them for results:
+the next run retries every failed job (its outputs are missing) and, once the
+full report is built, ``remove_superseded`` deletes ``results/partial``.
+``python -m privsynth.partial [results]`` builds the same from the files alone
+(the cells are then those found on disk).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import shutil
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import runstate
+
+log = logging.getLogger("privsynth.partial")
+
+Key = tuple[str, str, str]
+PARTIAL_DIR = "partial"
+# Files other than metrics.json that give a cell summary columns, when the grid's
+# own list (the workflow's SUMMARY_EXTRAS) is not at hand.
+DEFAULT_EXTRAS = ("utility.json", "audit/summary.json", "audit_skipped.json")
+
+
+@dataclass(frozen=True)
+class Failure:
+    rule: str
+    log: Path
+    cause: str  # the ERROR: line without "ERROR: "
+    scope: tuple[str, ...]  # path parts of the log below results/logs/<rule>/
+
+
+@dataclass
+class CellStatus:
+    key: Key
+    missing: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+    def describe(self) -> str:
+        if self.complete:
+            return "complete"
+        if self.failures:
+            f = self.failures[0]
+            more = f" (+{len(self.failures) - 1} more)" if len(self.failures) > 1 else ""
+            return f"failed: {f.rule}: {f.cause}{more}"
+        return "not run: missing " + ", ".join(self.missing)
+
+
+def failures(results_dir: str | Path) -> list[Failure]:
+    """Every job whose log ends with an ``ERROR:`` line (killed jobs are marked first)."""
+    logs = Path(results_dir) / "logs"
+    runstate.mark_killed(logs)
+    found = []
+    for p in sorted(logs.rglob("*.log")) if logs.is_dir() else []:
+        last = runstate.last_line(p)
+        if not last.startswith("ERROR:"):
+            continue
+        rel = p.relative_to(logs).with_suffix("")
+        rule = rel.parts[0] if len(rel.parts) > 1 else rel.name
+        scope = rel.parts[1:] if len(rel.parts) > 1 else ()
+        found.append(Failure(rule, p, last[len("ERROR:") :].strip(), tuple(scope)))
+    return found
+
+
+def _applies(f: Failure, key: Key, datasets: set[str]) -> bool:
+    ds, gen, setting = key
+    s = f.scope
+    if len(s) >= 3 and s[:3] == key:
+        return True  # a job of this cell (audit batches add a 4th part)
+    # A job of the cell's dataset (fetch/prepare/utility baseline, shadow sets, EDA of the data).
+    return bool(s) and s[0] == ds and (len(s) == 1 or s[1:] == ("data",)) and ds in datasets
+
+
+def discover_cells(results_dir: str | Path) -> list[Key]:
+    """Cells found on disk: directories with metrics.json, and cells named by failed synthesis logs."""
+    results = Path(results_dir)
+    keys: set[Key] = set()
+    for m in results.glob("*/*/*/metrics.json"):
+        ds, gen, setting = m.parent.relative_to(results).parts
+        if ds not in (PARTIAL_DIR, "logs", "report"):
+            keys.add((ds, gen, setting))
+    for f in failures(results):
+        if f.rule.startswith("synthesize") and len(f.scope) == 3:
+            keys.add(f.scope)  # type: ignore[arg-type]
+    return sorted(keys)
+
+
+def status(
+    results_dir: str | Path,
+    cells: Sequence[Key],
+    expected: Callable[[Key], Iterable[str]],
+    found_failures: Sequence[Failure] | None = None,
+) -> list[CellStatus]:
+    """Per cell: which expected outputs are missing and which failed jobs explain it."""
+    results = Path(results_dir)
+    fails = list(found_failures if found_failures is not None else failures(results))
+    datasets = {k[0] for k in cells}
+    out = []
+    for key in cells:
+        st = CellStatus(key)
+        st.missing = [p for p in expected(key) if not (results.parent / p).is_file()]
+        if st.missing:
+            st.failures = [f for f in fails if _applies(f, key, datasets)]
+        out.append(st)
+    return out
+
+
+def write_partial(
+    results_dir: str | Path = "results",
+    cells: Sequence[Key] | None = None,
+    qa: bool | None = None,
+    extras_of: Callable[[Key], Iterable[str]] | None = None,
+) -> Path | None:
+    """Build results/partial/ (see the module docstring); returns the page, or None if nothing ran."""
+    from . import summary as summary_mod
+
+    results = Path(results_dir)
+    cells = sorted(cells) if cells is not None else discover_cells(results)
+    if not cells:
+        return None
+
+    def cell_dir(k: Key) -> str:
+        return f"{results.name}/{k[0]}/{k[1]}/{k[2]}"
+
+    def extras(k: Key) -> list[str]:
+        if extras_of is not None:
+            return list(extras_of(k))
+        return [f"{cell_dir(k)}/{rel}" for rel in DEFAULT_EXTRAS if (results.parent / cell_dir(k) / rel).is_file()]
+
+    use_qa = qa if qa is not None else any((results.parent / cell_dir(k) / "qa/metrics.json").is_file() for k in cells)
+
+    def expected(k: Key) -> list[str]:
+        paths = [f"{cell_dir(k)}/metrics.json"]
+        if use_qa:
+            paths.append(f"{cell_dir(k)}/qa/metrics.json")
+        return paths + extras(k)
+
+    fails = failures(results)
+    states = status(results, cells, expected, fails)
+    base = results.parent
+    have = [s for s in states if (base / f"{cell_dir(s.key)}/metrics.json").is_file()]
+    rows = [
+        {"metrics": str(base / f"{cell_dir(s.key)}/metrics.json"),
+         "qa": str(base / f"{cell_dir(s.key)}/qa/metrics.json")
+         if (base / f"{cell_dir(s.key)}/qa/metrics.json").is_file() else None}
+        for s in have
+    ]  # fmt: skip
+    extra_files = [str(base / p) for s in have for p in extras(s.key) if (base / p).is_file()]
+    df = summary_mod.build(rows, extras=extra_files)
+    by_key = {s.key: s.describe() for s in states}
+    df["status"] = [by_key.get((r.dataset, r.generator, r.setting), "") for r in df.itertuples()] if len(df) else []
+
+    out_dir = results / PARTIAL_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary_mod.write(df, str(out_dir / "summary.csv"))
+    failed = _failed_table(states, fails, cells, base)
+    summary_mod.write(failed, str(out_dir / "failed.csv"))
+    page = out_dir / "index.html"
+    _render(df, failed, results, page, n_cells=len(cells))
+    log.info("partial results: %d of %d cells complete -> %s", sum(s.complete for s in states), len(cells), page)
+    return page
+
+
+def _failed_table(states: Sequence[CellStatus], fails: Sequence[Failure], cells: Sequence[Key], base: Path) -> pd.DataFrame:
+    rows: list[dict[str, Any]] = []
+    for s in states:
+        if s.complete:
+            continue
+        ds, gen, setting = s.key
+        if not s.failures:
+            rows.append({"dataset": ds, "generator": gen, "setting": setting, "job": "", "log": "",
+                         "cause": "not run: missing " + ", ".join(s.missing)})  # fmt: skip
+        for f in s.failures:
+            rows.append({"dataset": ds, "generator": gen, "setting": setting, "job": f.rule,
+                         "log": _rel(f.log, base), "cause": f.cause})  # fmt: skip
+    # Failed jobs that belong to no cell (summary, report, plots): listed too.
+    datasets = {k[0] for k in cells}
+    for f in fails:
+        if not any(_applies(f, k, datasets) for k in cells) and (not f.scope or f.scope[0] in datasets):
+            rows.append({"dataset": f.scope[0] if f.scope else "", "generator": "", "setting": "", "job": f.rule,
+                         "log": _rel(f.log, base), "cause": f.cause})  # fmt: skip
+    return pd.DataFrame(rows, columns=["dataset", "generator", "setting", "job", "log", "cause"])
+
+
+def _rel(p: Path, base: Path) -> str:
+    try:
+        return str(p.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(p)
+
+
+def _render(df: pd.DataFrame, failed: pd.DataFrame, results: Path, page: Path, n_cells: int) -> None:
+    from . import report
+
+    e = html.escape
+    n_failed = len({(r.dataset, r.generator, r.setting) for r in failed.itertuples() if r.setting})
+    items = "".join(
+        "<tr>" + "".join(f"<td>{e(str(getattr(r, c)))}</td>" for c in ("dataset", "generator", "setting", "job"))
+        + f'<td><a href="{e(str(Path("../..") / r.log) if r.log else "")}">{e(r.log)}</a></td>'
+        + f"<td><code>{e(r.cause)}</code></td></tr>"
+        for r in failed.itertuples()
+    )  # fmt: skip
+    notice = (
+        '<div class="alarm" id="partial"><h2>Partial results</h2>'
+        f"<p>{len(df)} of {n_cells} cells finished; {n_failed} did not. This page shows what exists; the "
+        "next run retries every failed job and then writes the full report (results/report/index.html).</p>"
+        '<table id="failed"><thead><tr><th>Dataset</th><th>Generator</th><th>Setting</th><th>Failed job</th>'
+        f"<th>Log</th><th>Cause</th></tr></thead><tbody>{items}</tbody></table></div>"
+    )
+    report.render(df, results, page, {}, notice_html=notice)
+
+
+def remove_superseded(results_dir: str | Path = "results") -> bool:
+    """Delete results/partial once a full report newer than it exists."""
+    results = Path(results_dir)
+    partial, full = results / PARTIAL_DIR, results / "report" / "index.html"
+    if not partial.is_dir() or not full.is_file():
+        return False
+    pages = [p for p in partial.iterdir() if p.is_file()]
+    if pages and max(p.stat().st_mtime for p in pages) > full.stat().st_mtime:
+        return False
+    shutil.rmtree(partial, ignore_errors=True)
+    return True
+
+
+def on_error(results_dir: str | Path, cells: Sequence[Key], qa: bool, extras_of: Callable[[Key], Iterable[str]],
+             out: Any = None) -> None:  # fmt: skip
+    """The workflow's onerror hook: mark killed jobs, write the partial results, say where."""
+    out = out or sys.stderr
+    try:
+        runstate.report_killed(Path(results_dir) / "logs", out=out)
+        page = write_partial(results_dir, cells, qa, extras_of)
+    except Exception as exc:  # noqa: BLE001 - never mask the run's own error
+        print(f"privsynth: could not write partial results: {type(exc).__name__}: {exc}", file=out)
+        return
+    if page is not None:
+        failed = pd.read_csv(page.parent / "failed.csv")
+        print(f"privsynth: partial results of the finished cells in {page} ({len(failed)} failure(s) listed "
+              f"in {page.parent / 'failed.csv'}); the next run retries the failed jobs", file=out)  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    results = args[0] if args else "results"
+    page = write_partial(results)
+    if page is None:
+        print(f"no cells found under {results}", file=sys.stderr)
+        return 1
+    print(page)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

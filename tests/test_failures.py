@@ -1,0 +1,152 @@
+"""A cell fails, a job is killed: every finished result is kept, every failure named.
+
+See docs/failures.md ("A cell fails", "A job is killed").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import run_snakemake, tiny_config
+from test_workflow import WDBC, _planned
+
+PLUGINS = str(Path(__file__).parent / "plugins")
+
+
+@pytest.fixture
+def plugins(monkeypatch, tmp_path):
+    monkeypatch.setenv("PRIVSYNTH_PLUGINS", PLUGINS)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    return scratch
+
+
+def _config(**explode):
+    gens = {**json.loads(json.dumps(WDBC["generators"])), "explode": explode}
+    return tiny_config(wdbc={**json.loads(json.dumps(WDBC)), "generators": gens})
+
+
+def test_one_exploding_cell_keeps_every_other_result(tmp_path, plugins):
+    cfg = _config(bad={"message": "kaput"})
+    proc = run_snakemake(tmp_path, cfg, "--keep-going", check=False)
+    assert proc.returncode != 0
+    res = tmp_path / "results"
+    assert not (res / "summary.csv").exists()  # the full summary needs every cell
+
+    partial = pd.read_csv(res / "partial/summary.csv")
+    assert sorted(partial["generator"]) == ["copy", "marginals"]
+    assert set(partial["status"]) == {"complete"}
+    assert partial["utility_auc"].notna().all()
+    failed = pd.read_csv(res / "partial/failed.csv")
+    assert failed[["generator", "setting", "job", "log", "cause"]].values.tolist() == [
+        ["explode", "bad", "synthesize", "results/logs/synthesize/wdbc/explode/bad.log", "explode: kaput"]
+    ]
+    page = (res / "partial/index.html").read_text()
+    assert "Partial results" in page and "2 of 3 cells finished" in page and "explode: kaput" in page
+    assert 'data-dataset="wdbc"' in page  # the finished cells' rows
+    assert "partial results of the finished cells" in proc.stderr
+
+    # The failed cell is retried, and only it (and what reads it).
+    assert _planned(run_snakemake(tmp_path, cfg, "-n")) == {
+        "synthesize_plugin": 1, "utility": 1, "summary": 1, "report_plots": 1, "report": 1, "all": 1,
+    }  # fmt: skip
+    # Once the full report exists the partial one goes.
+    cfg["datasets"]["wdbc"]["generators"].pop("explode")
+    run_snakemake(tmp_path, cfg)
+    assert (res / "report/index.html").is_file() and not (res / "partial").exists()
+
+
+def test_killed_job_is_named_and_its_scratch_space_cleaned(tmp_path, plugins):
+    cfg = _config(oom={"kill": True})
+    target = "results/wdbc/explode/oom/metrics.json"  # the killed job is the last one
+    proc = run_snakemake(tmp_path, cfg, "--cores", "1", target, check=False)
+    assert proc.returncode != 0
+    log = tmp_path / "results/logs/synthesize/wdbc/explode/oom.log"
+    last = log.read_text().strip().splitlines()[-1]
+    assert last.startswith("ERROR: killed: the job ended without finishing or writing an error (SIGKILL")
+    assert "synthesize_plugin was killed before it finished" in proc.stderr
+    failed = pd.read_csv(tmp_path / "results/partial/failed.csv").fillna("")
+    assert failed.loc[failed.generator == "explode", "cause"].str.startswith("killed:").tolist() == [True]
+    left = list(plugins.iterdir())
+    assert len(left) == 1 and left[0].name.startswith("privsynth-job-"), left
+    # The generator's own temp dirs (and synthesize's workdir) are inside it.
+    assert any(p.name.startswith("privsynth-explode-") for p in left[0].iterdir())
+
+    # The next run retries it (killed again here): its new log says what happened
+    # to the previous run, and the dead job's scratch space is gone.
+    run_snakemake(tmp_path, cfg, "--cores", "1", target, check=False)
+    assert "previous run of this job: ERROR: killed:" in log.read_text()
+    now = list(plugins.iterdir())
+    assert len(now) == 1 and now[0] != left[0]  # only the new run's
+
+
+# --- unit level ---------------------------------------------------------------------
+
+
+def test_killed_jobs_are_marked_once_and_live_ones_left_alone(tmp_path):
+    import json as json_mod
+
+    from privsynth import runstate
+
+    logs = tmp_path / "logs"
+    (logs / "r").mkdir(parents=True)
+    host = runstate.hostname()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        for name, pid in (("dead", dead.pid), ("live", live.pid)):
+            (logs / f"r/{name}.log").write_text("working\n")
+            marker = {"rule": "r", "pid": pid, "host": host, "started": "2026-01-01 00:00:00"}
+            runstate.marker_path(logs / f"r/{name}.log").write_text(json_mod.dumps(marker))
+        (logs / "r/done.log").write_text("x INFO privsynth: job r finished in 1.0 s\n")  # no marker: ended
+        marked = runstate.mark_killed(logs)
+        assert [u.log.name for u in marked] == ["dead.log"]
+        assert runstate.last_line(logs / "r/dead.log").startswith("ERROR: killed:")
+        assert runstate.last_line(logs / "r/live.log") == "working"
+        assert runstate.mark_killed(logs) == []  # marked once
+        # The job's next run finds its predecessor's marker, and replaces it.
+        previous = runstate.job_started(logs / "r/dead.log", "r")
+        assert previous is not None and previous.pid == dead.pid
+        runstate.job_ended(logs / "r/dead.log")
+        assert not runstate.marker_path(logs / "r/dead.log").exists()
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_stale_scratch_is_removed_only_when_its_process_is_gone(tmp_path):
+    from privsynth import runstate
+
+    host = runstate.hostname()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    gone = tmp_path / f"privsynth-job-{dead.pid}-{host}-abc"
+    mine = tmp_path / f"privsynth-job-{os.getpid()}-{host}-def"
+    other_host = tmp_path / f"privsynth-job-{dead.pid}-elsewhere-ghi"
+    legacy = tmp_path / "privsynth-xyz"
+    for d in (gone, mine, other_host, legacy):
+        (d / "sub").mkdir(parents=True)
+    assert runstate.clean_stale_scratch(tmp_path) == [gone]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in (mine, other_host, legacy))
+
+
+def test_job_scratch_is_the_temp_dir_and_goes_away():
+    import tempfile
+
+    from privsynth import runstate
+
+    with runstate.job_scratch() as d:
+        assert tempfile.gettempdir() == str(d) and os.environ["TMPDIR"] == str(d)
+        inner = Path(tempfile.mkdtemp(prefix="privsynth-"))
+        assert inner.parent == d
+    assert not d.exists() and not inner.exists()
+    assert tempfile.gettempdir() != str(d)
