@@ -44,10 +44,12 @@ rule all:
 
 
 # Killed jobs leave no ERROR line: say so (console + log) and clean their scratch
-# space; a failed run still writes what finished to results/partial/ (docs/failures.md).
+# space; a first SIGINT lets the running jobs finish; a failed run still writes
+# what finished to results/partial/ (docs/failures.md).
 onstart:
     runstate.report_killed("results/logs")
     runstate.clean_stale_scratch()
+    runstate.graceful_sigint()
 
 
 onerror:

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -150,3 +151,68 @@ def test_job_scratch_is_the_temp_dir_and_goes_away():
         assert inner.parent == d
     assert not d.exists() and not inner.exists()
     assert tempfile.gettempdir() != str(d)
+
+
+def test_sigint_to_snakemake_keeps_the_jobs_that_finish(tmp_path, plugins):
+    """Snakemake alone gets SIGINT while a job runs: the job finishes and is not recomputed."""
+    import signal
+
+    from conftest import REPO, write_config
+
+    cfg = tiny_config(wdbc={**json.loads(json.dumps(WDBC)), "generators": {"sleepy": {"slow": {"seconds": 6}}}})
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "--cores", "2",
+           "--configfile", str(write_config(tmp_path, cfg))]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    log = tmp_path / "results/logs/synthesize/wdbc/sleepy/slow.log"
+    p = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         start_new_session=True)  # fmt: skip
+    try:
+        for _ in range(600):
+            if log.is_file() and "fitting sleepy/slow" in log.read_text():
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the sleepy job never started")
+        os.kill(p.pid, signal.SIGINT)  # Snakemake only, not its jobs
+        out, _ = p.communicate(timeout=300)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode != 0
+    assert "finishing the running jobs so their results are kept" in out
+    assert "job synthesize_plugin finished" in log.read_text()
+    assert not list((tmp_path / ".snakemake/incomplete").glob("*"))
+    # Only what had not started yet is planned.
+    assert _planned(run_snakemake(tmp_path, cfg, "-n")) == {
+        "utility": 1, "summary": 1, "report_plots": 1, "report": 1, "all": 1,
+    }  # fmt: skip
+
+
+def test_sigterm_and_sigint_end_the_job_with_an_error_line(tmp_path):
+    """A job that is terminated still writes its one ERROR line and removes its marker."""
+    script = tmp_path / "job.py"
+    log = tmp_path / "job.log"
+    script.write_text(
+        "import sys, time, types\n"
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parents[1] / 'src')!r})\n"
+        "from privsynth import jobs\n"
+        f"sm = types.SimpleNamespace(log=[{str(log)!r}], rule='r', wildcards={{}})\n"
+        "jobs.run(sm, lambda sm: time.sleep(60))\n"
+    )
+    import signal
+
+    from privsynth import runstate
+
+    for sig, line in ((signal.SIGTERM, "ERROR: terminated by SIGTERM"), (signal.SIGINT, "ERROR: interrupted (SIGINT)")):
+        log.unlink(missing_ok=True)
+        p = subprocess.Popen([sys.executable, str(script)], stderr=subprocess.PIPE, text=True)
+        for _ in range(300):
+            if log.is_file() and "started" in log.read_text():
+                break
+            time.sleep(0.05)
+        time.sleep(0.3)
+        p.send_signal(sig)
+        _, err = p.communicate(timeout=60)
+        assert p.returncode == 1, err
+        assert runstate.last_line(log).startswith(line)
+        assert not runstate.marker_path(log).exists()

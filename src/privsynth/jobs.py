@@ -62,11 +62,14 @@ def run(snakemake: Any, body: Callable[[Any], None]) -> None:
         log.info("%s", where)
     t0 = time.perf_counter()
     try:
+        runstate.raise_on_sigterm()
         with runstate.job_scratch():
             body(snakemake)
         log.info("job %s finished in %.1f s", snakemake.rule, time.perf_counter() - t0)
     except BaseException as exc:  # noqa: BLE001 - report every failure the same way
-        if isinstance(exc, PrivsynthError):
+        if isinstance(exc, KeyboardInterrupt):
+            line = "ERROR: interrupted (SIGINT)"
+        elif isinstance(exc, PrivsynthError):
             line = f"ERROR: {exc}"
         else:
             log.error("traceback:\n%s", traceback.format_exc())

@@ -259,8 +259,8 @@ def on_error(results_dir: str | Path, cells: Sequence[Key], qa: bool, extras_of:
         return
     if page is not None:
         failed = pd.read_csv(page.parent / "failed.csv")
-        print(f"privsynth: partial results of the finished cells in {page} ({len(failed)} failure(s) listed "
-              f"in {page.parent / 'failed.csv'}); the next run retries the failed jobs", file=out)  # fmt: skip
+        print(f"privsynth: partial results of the finished cells in {page} (what did not finish, and why: "
+              f"{page.parent / 'failed.csv'}, {len(failed)} row(s)); the next run retries it", file=out)  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:

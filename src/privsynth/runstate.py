@@ -28,6 +28,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from .errors import PrivsynthError
 
 MARKER_SUFFIX = ".running"
 KILLED = (
@@ -143,6 +146,59 @@ def report_killed(logs_dir: str | os.PathLike[str], out=None) -> list[Unfinished
             file=out or sys.stderr,
         )
     return found
+
+
+# --- interrupts -----------------------------------------------------------------
+
+
+def graceful_sigint(out: Any = None) -> bool:
+    """Make a first SIGINT to Snakemake finish the running jobs instead of abandoning them.
+
+    On SIGINT Snakemake (9.x) stops at once and leaves the outputs of jobs still
+    running flagged incomplete, even when those jobs go on to finish (a SIGINT
+    sent to Snakemake alone does not stop them): the next run recomputes them.
+    Its SIGTERM handler instead waits for running jobs and records them.  Called
+    from the onstart hook, once the scheduler has installed that handler, this
+    routes the first SIGINT to it; a second SIGINT aborts as before.
+    """
+    import signal
+    import sys
+
+    term = signal.getsignal(signal.SIGTERM)
+    if not callable(term) or getattr(term, "__name__", "") != "exit_gracefully":
+        return False
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        print(
+            "privsynth: interrupted: finishing the running jobs so their results are kept "
+            "(interrupt again to abandon them)",
+            file=out or sys.stderr,
+        )
+        term(signum, frame)
+
+    try:
+        signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread
+        return False
+    return True
+
+
+class Terminated(PrivsynthError):
+    """The job got SIGTERM (Snakemake aborting it, scancel, a cluster time limit)."""
+
+
+def raise_on_sigterm() -> None:
+    """Turn SIGTERM into an exception, so the job still writes its ERROR line and cleans up."""
+    import signal
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        raise Terminated("terminated by SIGTERM (the job was cancelled, hit a time limit, or Snakemake aborted it)")
+
+    try:
+        signal.signal(signal.SIGTERM, on_sigterm)
+    except ValueError:  # not the main thread
+        pass
 
 
 # --- scratch space ----------------------------------------------------------------
