@@ -216,3 +216,40 @@ def test_sigterm_and_sigint_end_the_job_with_an_error_line(tmp_path):
         assert p.returncode == 1, err
         assert runstate.last_line(log).startswith(line)
         assert not runstate.marker_path(log).exists()
+
+
+def test_failed_table_attaches_failures_to_the_cells_they_stopped(tmp_path):
+    from privsynth import partial
+
+    res = tmp_path / "results"
+    logs = res / "logs"
+    for rel, last in [
+        ("utility_baseline/a.log", "ERROR: ValueError: window shape cannot be larger than input array shape"),
+        ("report_plots/b.log", "ERROR: plot failed"),
+        ("synthesize/b/old/gone.log", "ERROR: a cell no longer in the grid"),
+        ("synthesize/b/m/x.log", "job synthesize finished in 1 s"),
+    ]:
+        (logs / rel).parent.mkdir(parents=True, exist_ok=True)
+        (logs / rel).write_text(last + "\n")
+    for ds, gen, setting in [("a", "m", "x"), ("b", "m", "x")]:
+        d = res / ds / gen / setting
+        d.mkdir(parents=True)
+        meta = {"dataset": ds, "generator": gen, "setting": setting, "seed": 0, "rows": 1}
+        (d / "metrics.json").write_text(json.dumps(meta))
+        if ds == "b":
+            (d / "utility.json").write_text(json.dumps({"dataset": ds, "generator": gen, "setting": setting,
+                                                        "utility_auc": 0.5}))  # fmt: skip
+    cells = [("a", "m", "x"), ("b", "m", "x")]
+    page = partial.write_partial(res, cells, qa=False,
+                                 extras_of=lambda k: [f"results/{k[0]}/{k[1]}/{k[2]}/utility.json"])  # fmt: skip
+    assert page is not None
+    failed = pd.read_csv(res / "partial/failed.csv").fillna("")
+    assert failed[["dataset", "setting", "job", "cause"]].values.tolist() == [
+        ["a", "x", "utility_baseline", "ValueError: window shape cannot be larger than input array shape"],
+        ["b", "", "report_plots", "plot failed"],
+    ]
+    summary = pd.read_csv(res / "partial/summary.csv")
+    assert summary.set_index("dataset")["status"].to_dict() == {
+        "a": "failed: utility_baseline: ValueError: window shape cannot be larger than input array shape",
+        "b": "complete",
+    }

@@ -197,10 +197,12 @@ def _failed_table(states: Sequence[CellStatus], fails: Sequence[Failure], cells:
         for f in s.failures:
             rows.append({"dataset": ds, "generator": gen, "setting": setting, "job": f.rule,
                          "log": _rel(f.log, base), "cause": f.cause})  # fmt: skip
-    # Failed jobs that belong to no cell (summary, report, plots): listed too.
+    # Failed jobs of no cell (summary, report, a dataset's plots): listed too; logs
+    # of cells no longer in the grid are not.
     datasets = {k[0] for k in cells}
     for f in fails:
-        if not any(_applies(f, k, datasets) for k in cells) and (not f.scope or f.scope[0] in datasets):
+        global_or_dataset = not f.scope or (len(f.scope) == 1 and f.scope[0] in datasets)
+        if global_or_dataset and not any(f in st.failures for st in states):
             rows.append({"dataset": f.scope[0] if f.scope else "", "generator": "", "setting": "", "job": f.rule,
                          "log": _rel(f.log, base), "cause": f.cause})  # fmt: skip
     return pd.DataFrame(rows, columns=["dataset", "generator", "setting", "job", "log", "cause"])
