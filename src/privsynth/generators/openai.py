@@ -252,6 +252,8 @@ def _public_url(url: str) -> str:
 
 class OpenAIGenerator(Generator):
     name = "openai"
+    # LLM generators write rows as text and copy digit strings: add the string-distance attack.
+    audit_attacks = (*Generator.audit_attacks, "levenshtein")
     description = "LLM (OpenAI-compatible API) prompted with the schema and real example rows"
 
     @classmethod
