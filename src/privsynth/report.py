@@ -88,6 +88,10 @@ def _truthy(v: Any) -> bool:
 def contradictions(df: pd.DataFrame) -> pd.Series:
     """Rows whose audited ε lower bound exceeds the accountant's ε: the DP claim is refuted."""
     eps = pd.to_numeric(df.get("epsilon"), errors="coerce")
+    if "audit_epsilon_accountant" in df.columns:
+        # The audit's own fits' epsilon (add/remove, same n as the audited fits) where known:
+        # the bound is about those fits, not about the release (docs/audit.md).
+        eps = pd.to_numeric(df["audit_epsilon_accountant"], errors="coerce").fillna(eps)
     lb = pd.to_numeric(df.get("audit_epsilon_lb_worst"), errors="coerce")
     return (np.isfinite(eps) & lb.notna() & (lb > eps + CONTRADICTION_TOL)).astype(bool)
 
