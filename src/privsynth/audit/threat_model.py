@@ -292,8 +292,8 @@ class TargetedMIA:
         if len(eval_pool) < protocol.n - k or len(attacker_pool) < protocol.n - k:
             raise ConfigError(
                 f"{protocol.where}.n: {protocol.n} rows per training set ({protocol.n - k} base rows), "
-                f"but each pool has only {min(len(attacker_pool), len(eval_pool))} rows (half the training split without the "
-                f"targets); lower n"
+                f"but each pool has only {min(len(attacker_pool), len(eval_pool))} rows (half the training "
+                f"split without the targets); lower n"
             )
         target_ids = np.array([t.row_id for t in targets], dtype=np.int64)
         rows = []

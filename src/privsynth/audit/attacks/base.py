@@ -92,8 +92,8 @@ class Attack(ABC):
     ) -> np.ndarray:
         """Fit on all of ``idx``; return held-out scores of ``idx``.
 
-        ``pairs``: pair id of each set; ``folds`` are folds of *pairs* (both sets of a pair in the same fold): a held-out
-        score comes from a model that saw neither the set nor its partner, which
+        ``pairs``: pair id of each set; ``folds`` are folds of *pairs* (both sets of a
+        pair in the same fold): a held-out score comes from a model that saw neither the set nor its partner, which
         shares its base rows and has the opposite label (leaving out one set alone
         lets the partner teach the model the wrong answer).
         """
@@ -112,7 +112,9 @@ class Attack(ABC):
     def score(self, sets: SyntheticSets, idx: np.ndarray) -> np.ndarray:
         """Scores (len(idx) x k); higher = more likely a member."""
 
-    def _per_set(self, sets: SyntheticSets, key: str, fn: Callable[[int, int], np.ndarray], idx: np.ndarray) -> np.ndarray:
+    def _per_set(
+        self, sets: SyntheticSets, key: str, fn: Callable[[int, int], np.ndarray], idx: np.ndarray
+    ) -> np.ndarray:
         """``fn(lo, hi)`` -> (hi - lo, k) for every block of sets, cached under ``key``."""
 
         def all_sets(s: SyntheticSets) -> np.ndarray:

@@ -157,11 +157,13 @@ class _PairForest:
         draws = [np.bincount(rng.integers(0, G, G), minlength=G) for _ in range(self.n_estimators)]
         states = rng.integers(0, 2**31 - 1, self.n_estimators)
 
+        X = np.ascontiguousarray(X, dtype=np.float32)  # the trees' dtype: no copy per call
+        y = np.asarray(y)
+
         def one(b: int) -> DecisionTreeClassifier:
-            w = draws[b][groups].astype(np.float64)
-            keep = w > 0
+            # As sklearn's forest: every row, weighted by its (pair's) draw count.
             t = DecisionTreeClassifier(max_features="sqrt", random_state=int(states[b]))
-            return t.fit(X[keep], y[keep], sample_weight=w[keep])
+            return t.fit(X, y, sample_weight=draws[b][groups].astype(np.float64))
 
         with ThreadPoolExecutor(max_workers=max(1, self.threads)) as ex:
             self.trees = list(ex.map(one, range(self.n_estimators)))
@@ -169,7 +171,7 @@ class _PairForest:
         for b, t in enumerate(self.trees):
             oob = draws[b][groups] == 0
             if oob.any():
-                votes[oob] += self._proba(t, X[oob])
+                votes[oob] += self._proba(t, X)[oob]
                 n_votes[oob] += 1
         with np.errstate(invalid="ignore"):
             self.oob = np.where(n_votes > 0, votes / np.maximum(n_votes, 1), 0.5)  # no vote: uninformative
@@ -177,10 +179,11 @@ class _PairForest:
 
     @staticmethod
     def _proba(tree: Any, X: np.ndarray) -> np.ndarray:
-        p = tree.predict_proba(X)
+        p = tree.predict_proba(X, check_input=False)
         return p[:, list(tree.classes_).index(1)] if 1 in tree.classes_ else np.zeros(len(X))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        X = np.ascontiguousarray(X, dtype=np.float32)
         return np.mean([self._proba(t, X) for t in self.trees], axis=0)
 
 
@@ -190,8 +193,9 @@ class Groundhog(Attack):
     ``classifier: random_forest`` (default, TAPAS's choice): 100 trees per
     target; held-out shadow scores are out-of-bag votes of a forest that
     bootstraps *pairs* (with sklearn's per-set bag, a set's partner, same base
-    rows and opposite label, would be in the bag of the trees that vote on it).  ``ridge``: a least-squares classifier on standardised features,
-    penalty chosen by exact leave-pair-out; one factorisation serves every target.
+    rows and opposite label, would be in the bag of the trees that vote on it).
+    ``ridge``: a least-squares classifier on standardised features, penalty
+    chosen by exact leave-pair-out; one factorisation serves every target.
     Seeds: ``audit.seed``.
     """
 

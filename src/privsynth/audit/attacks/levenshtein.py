@@ -16,25 +16,25 @@ if TYPE_CHECKING:
 
 
 def serialise(df: pd.DataFrame, schema: Schema) -> list[str]:
-    """Rows as GReaT renders them: "col is value, col is value" in schema order
-    (numbers as the schema writes them: 3.0 -> "3"; missing -> "None")."""
+    """Rows as text: the values in schema order, joined by ", ", as the schema writes
+    them (3.0 -> "3"; missing -> "None").  GReaT writes "col is value, ..."; the
+    "col is " prefixes are the same in every row, so they are left out: they would
+    only lengthen the strings (edit distance costs grow with length)."""
     import pandas as pd
 
     from ...schema import _value_str
 
     cols = []
     for c in schema:
-        name = c["name"]
-        s = df[name]
-        codes, uniq = pd.factorize(s, use_na_sentinel=True)
-        text = np.array([f"{name} is {_value_str(u)}" for u in uniq] + [f"{name} is None"], dtype=object)
+        codes, uniq = pd.factorize(df[c["name"]], use_na_sentinel=True)
+        text = np.array([_value_str(u) for u in uniq] + ["None"], dtype=object)
         cols.append(text[codes])
     return [", ".join(parts) for parts in zip(*cols, strict=True)] if cols else [""] * len(df)
 
 
 class Levenshtein(Attack):
     """Score = minus the Levenshtein distance between the target's text and the
-    nearest synthetic row's text (both serialised as "col is value, ...").
+    nearest synthetic row's text (both serialised by ``serialise``).
 
     LLM generators (GReaT, prompting GPT-4 with real rows) write rows as text and
     copy digit strings; an edit distance sees a copied "0.1184" where a distance
