@@ -15,7 +15,7 @@ from scipy import stats
 
 #: bootstrap resamples: at least this many, and enough for ~20 resamples beyond each tail quantile
 MIN_BOOTSTRAP = 2000
-MAX_BOOTSTRAP = 50_000
+MAX_BOOTSTRAP = 20_000  # bounds the cost at n_eval = 1250; the bootstrap interval is approximate anyway
 TAIL_RESAMPLES = 20
 #: a TPR at false-positive rate f needs at least MIN_NEGATIVES_PER_FPR / f negatives
 MIN_NEGATIVES_PER_FPR = 3.0
