@@ -22,13 +22,15 @@ from .exact_match import ExactMatch
 from .groundhog import Groundhog, _correlations, _groundhog_features
 from .levenshtein import Levenshtein, serialise
 
+_distances = distances  # the name before attacks.py became a package (kept for callers)
+
 ATTACKS: dict[str, type[Attack]] = {
     a.name: a for a in (Groundhog, ClosestDistance, ExactMatch, Density, Levenshtein)
 }
 
 __all__ = [
     "ATTACKS", "CHUNK", "Attack", "ClosestDistance", "Density", "ExactMatch", "Groundhog", "Levenshtein",
-    "SyntheticSets", "_correlations", "_groundhog_features", "distances", "make_attacks", "partner_of", "serialise",
+    "SyntheticSets", "_correlations", "_distances", "_groundhog_features", "distances", "make_attacks", "partner_of", "serialise",
 ]  # fmt: skip
 
 
