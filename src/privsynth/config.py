@@ -115,6 +115,8 @@ class Grid:
             "split": dict(d["split"]),
             "max_rows": d.get("max_rows"),
             "schema": copy.deepcopy(d.get("schema", {})),
+            # Checked here so a bad target stops the run before any synthesis.
+            "target": d.get("target"),
         }
 
     def synth_slice(self, dataset: str, generator: str, setting: str) -> dict[str, Any]:

@@ -135,6 +135,30 @@ def infer_schema(
     return Schema(cols)
 
 
+# A categorical column with at least this many values, nearly all distinct, is an identifier.
+IDENTIFIER_MIN_DISTINCT = 10
+IDENTIFIER_DISTINCT_SHARE = 0.9
+
+
+def identifier_columns(df: pd.DataFrame, schema: Schema) -> list[tuple[str, int, int]]:
+    """Categorical columns in which (nearly) every value is unique: ``(name, distinct, non-missing)``.
+
+    A generator treats such a column as a category list and reproduces its values:
+    the synthetic data would release the real identifiers (names, e-mail addresses,
+    record numbers stored as text).  Numeric columns are not flagged: a continuous
+    measurement is unique per row without identifying anyone by its value alone.
+    """
+    found = []
+    for col in schema:
+        if col["type"] not in FINITE_TYPES or col.get("dtype") in ("int64", "bool"):
+            continue
+        s = df[col["name"]].dropna()
+        distinct = int(s.nunique())
+        if distinct >= IDENTIFIER_MIN_DISTINCT and distinct >= IDENTIFIER_DISTINCT_SHARE * len(s):
+            found.append((col["name"], distinct, len(s)))
+    return found
+
+
 @dataclass
 class Validation:
     """Per-row validity of a frame and counts of why rows failed."""
