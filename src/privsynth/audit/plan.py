@@ -19,8 +19,7 @@ class AuditPlan:
             where = f"datasets.{ds}.audit"
             p = AuditProtocol.from_config(dcfg.get("audit"), where)
             self.protocols[ds] = p
-            if not p.enabled:
-                continue
+            # Entries are checked even while the audit is off: turning it on must not fail later.
             cells = grid.of(dataset=ds)
             if p.generators is None:
                 chosen = cells
@@ -33,7 +32,8 @@ class AuditPlan:
                         have = ", ".join(f"{c.generator}/{c.setting}" for c in cells) or "none"
                         raise ConfigError(f"{where}.generators: {entry!r} is not in datasets.{ds}.generators ({have})")
                     chosen += hit
-            self.audited |= {(c.dataset, c.generator, c.setting) for c in chosen}
+            if p.enabled:
+                self.audited |= {(c.dataset, c.generator, c.setting) for c in chosen}
 
     def is_audited(self, dataset: str, generator: str, setting: str) -> bool:
         return (dataset, generator, setting) in self.audited
