@@ -252,7 +252,9 @@ def load_config_file(path: str | Path) -> Any:
         mark = exc.problem_mark or exc.context_mark
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark is not None else name
         problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
-        raise ConfigError(f"{where}: YAML syntax error: {problem}; fix the file at that line") from None
+        if exc.problem and exc.context and exc.context_mark is not None and exc.context_mark is not mark:
+            problem += f" ({' '.join(exc.context.split())} on line {exc.context_mark.line + 1})"
+        raise ConfigError(f"{where}: YAML syntax error: {problem}; fix the file there") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{name}: YAML syntax error: {' '.join(str(exc).split())}") from None
     if node is not None:
