@@ -201,7 +201,11 @@ def coerce_frame(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
                 lambda v: {"true": True, "false": False}.get(str(v).strip().lower(), np.nan)
             )
         else:
-            out[col["name"]] = s.map(lambda v: np.nan if pd.isna(v) else str(v).strip())
+            # Surrounding whitespace is dropped (LLM output), unless it is part of a category.
+            allowed = set(map(str, col["representation"])) if col["type"] in FINITE_TYPES else set()
+            out[col["name"]] = s.map(
+                lambda v, allowed=allowed: np.nan if pd.isna(v) else (str(v) if str(v) in allowed else str(v).strip())
+            )
     return pd.DataFrame(out, index=df.index)
 
 
