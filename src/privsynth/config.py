@@ -245,7 +245,10 @@ def load_config_file(path: str | Path) -> Any:
     try:
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"config file {name} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+        byte = exc.object[exc.start : exc.start + 1].hex()
+        raise ConfigError(
+            f"config file {name} is not UTF-8 text (byte 0x{byte} at offset {exc.start}); save it as UTF-8"
+        ) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:

@@ -116,7 +116,7 @@ def read_csv(path: Path, dataset: str, source: Mapping[str, Any], verified: bool
     except UnicodeDecodeError as exc:
         byte = exc.object[exc.start : exc.start + 1].hex() if isinstance(exc.object, bytes) else "?"
         raise DataError(
-            f"{path}: not {encoding} text (byte 0x{byte} at offset {exc.start}); set "
+            f"{path}: not {encoding} text (byte 0x{byte}); set "
             f"datasets.{dataset}.source.encoding to the file's encoding (e.g. latin-1 or cp1252)"
         ) from None
     except (EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError, OSError) as exc:
