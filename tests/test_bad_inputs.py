@@ -300,6 +300,8 @@ DATA_ROWS = [
      "with an explicit datasets.t.schema.overrides.email (e.g. {{type: finite}})"),
     ("drop names a missing column", _prepare_row("label", {"drop": ["nope"]}),
      "datasets.t.schema.drop: no column 'nope' in the data (columns are: age, job, label, email, score, const)"),
+    ("override names a missing column", _prepare_row("label", {"overrides": {"nope": {"type": "finite"}}}),
+     "datasets.t.schema.overrides: no column 'nope' in the data (columns are: age, job, label, score, const)"),
     ("drop removes the target", _prepare_row("label", {"drop": ["label"]}),
      "datasets.t.schema.drop: 'label' is datasets.t.target; keep it or change the target"),
     ("target absent", _prepare_row("income"),

@@ -67,7 +67,11 @@ def check(files: list[str]) -> Grid:
         _merge(config, loaded)
     check_has_datasets(config, list(files))
     validate_config(config, validate, SCHEMA)
-    return Grid(config, validate)
+    grid = Grid(config, validate)
+    from .audit.plan import AuditPlan
+
+    AuditPlan(config, grid)  # as workflow/rules/audit_common.smk
+    return grid
 
 
 def main(argv: list[str] | None = None) -> int:

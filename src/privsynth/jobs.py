@@ -94,6 +94,12 @@ def prepare(raw_path: str, out_train: str, out_holdout: str, out_schema: str, jo
         raw = raw.drop(columns=drop)
         log.info("dropped columns %s (datasets.%s.schema.drop)", drop, ds)
     overrides = sch.get("overrides") or {}
+    unknown = [c for c in overrides if c not in raw.columns]
+    if unknown:
+        raise ConfigError(
+            f"datasets.{ds}.schema.overrides: no column {', '.join(map(repr, unknown))} in the data "
+            f"(columns are: {', '.join(map(str, raw.columns))})"
+        )
     schema = infer_schema(raw, overrides, sch.get("finite_max_int_levels", 2))
     split = job["split"]
     train, holdout = datasets.split(raw, split["holdout_fraction"], split["seed"], job.get("max_rows"))
