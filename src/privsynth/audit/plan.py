@@ -19,8 +19,7 @@ class AuditPlan:
             where = f"datasets.{ds}.audit"
             p = AuditProtocol.from_config(dcfg.get("audit"), where)
             self.protocols[ds] = p
-            if not p.enabled:
-                continue
+            # Entries are checked even while the audit is off: turning it on must not fail later.
             cells = grid.of(dataset=ds)
             if p.generators is None:
                 chosen = cells
@@ -35,7 +34,8 @@ class AuditPlan:
                     chosen += hit
             # Repeats (<setting>.rN) would rerun the identical audit (same sets, same set
             # seeds): the base setting is audited once and its repeats point to it.
-            self.audited |= {(c.dataset, c.generator, c.setting) for c in chosen if c.repeat == 1}
+            if p.enabled:
+                self.audited |= {(c.dataset, c.generator, c.setting) for c in chosen if c.repeat == 1}
 
     def is_audited(self, dataset: str, generator: str, setting: str) -> bool:
         return (dataset, generator, setting) in self.audited
