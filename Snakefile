@@ -8,8 +8,9 @@ min_version("9.0")
 
 
 # A --configfile replaces the default config instead of being merged into it,
-# so a smaller grid really is smaller.
-if "datasets" not in config:
+# so a smaller grid really is smaller (one without datasets: is an error, not the
+# default grid); --config key=value alone still adjusts the default config.
+if not workflow.overwrite_configfiles:
 
     configfile: os.path.join(workflow.basedir, "config/config.yaml")
 

@@ -85,7 +85,9 @@ def _toy(n: int = 400) -> pd.DataFrame:
     return df
 
 
-def test_pairs_differ_exactly_in_each_target() -> None:
+def test_pairs_are_add_remove_neighbours_for_each_target() -> None:
+    # Item 1: a pair shares n - k base rows; each target is *added* to exactly one set
+    # (add/remove adjacency, what DP-SGD accountants certify), no row is replaced.
     df = _toy()
     p = AuditProtocol.from_config({"n": 50, "n_shadow": 6, "n_eval": 5, "targets": {"outliers": 2, "random": 2}})
     mia = TargetedMIA.sample(df, infer_schema(df), p)
@@ -96,15 +98,13 @@ def test_pairs_differ_exactly_in_each_target() -> None:
     assert len(mia.sets) == 2 * (6 + 5)
     for (_role, _pair), g in mia.sets.groupby(["role", "pair"]):
         a, b = (np.asarray(r) for r in g["rows"])
-        assert len(a) == len(b) == 50 and len(set(a)) == 50
         pool = set(mia.attacker_pool if _role == "shadow" else mia.eval_pool)
+        base_a, base_b = a[~np.isin(a, tids)], b[~np.isin(b, tids)]
+        assert len(base_a) == 50 - 4 and set(base_a) == set(base_b) and set(base_a) <= pool
+        assert len(a) + len(b) == 2 * 46 + 4 and len(set(a)) == len(a)
         for t in tids:
             ina, inb = g[f"in_{t}"].tolist()
             assert ina != inb and ((t in a) == ina) and ((t in b) == inb)
-        # Apart from the targets the two sets are the same rows from the right pool.
-        diff = np.flatnonzero(a != b)
-        assert len(diff) == len(tids)
-        assert set(a[~np.isin(a, tids)]) <= pool
 
 
 def test_target_ids_from_config_and_errors() -> None:
@@ -172,6 +172,7 @@ def test_audit_controls_and_determinism(census_path: Path, snakemake_runner, tmp
             }
         },
         "qa": {"enabled": False},
+        "eda": {"enabled": False, "compare": False},
     }
     snakemake_runner(config)
     cells = tmp_path / "results/census"
@@ -188,7 +189,7 @@ def test_audit_controls_and_determinism(census_path: Path, snakemake_runner, tmp
 
     neg = json.loads((cells / "holdout/control/audit/audit.json").read_text())
     res = pd.DataFrame(neg["results"])
-    assert len(res) == 3 * 3
+    assert len(res) == 3 * 4  # 3 targets x the default attacks of copy/holdout
     # Negative control: output independent of membership.
     assert ((res["auc_ci_low"] <= 0.5) & (res["auc_ci_high"] >= 0.5)).all(), res
     assert (res["epsilon_lb"] == 0).all()
@@ -274,3 +275,30 @@ def test_vectorised_features_match_a_direct_computation() -> None:
     # Histogram block: every column's frequencies sum to one.
     n_cols = sets.num.shape[2] + sets.cat.shape[2]
     assert F[:, 3 * p : F.shape[1] - corr.shape[1]].sum(1) == pytest.approx(np.full(3, n_cols))
+
+
+@pytest.mark.slow
+def test_wdbc_marginals_random_target_is_found(snakemake_runner, tmp_path: Path) -> None:
+    # Issue 13 acceptance: the default run's WDBC marginals cell (default quick protocol,
+    # n = 100). marginals reuses exact training values; the exact-match attack sees it.
+    default = yaml.safe_load((REPO / "config/config.yaml").read_text())["datasets"]["wdbc"]
+    config = {
+        "seed": 0,
+        "datasets": {
+            "wdbc": {
+                **{k: default[k] for k in ("source", "split", "target")},
+                "audit": {**default["audit"], "generators": ["marginals"]},
+                "generators": {"marginals": {"default": {}}},
+            }
+        },
+        "qa": {"enabled": False},
+        "eda": {"enabled": False, "compare": False},
+    }
+    snakemake_runner(config, "--", "results/wdbc/marginals/default/audit/audit.json")
+    audit = json.loads((tmp_path / "results/wdbc/marginals/default/audit/audit.json").read_text())
+    res = pd.DataFrame(audit["results"])
+    chosen = res[res["selected"]].set_index("selection")
+    assert chosen.loc["random", "auc"] >= 0.9, res[["target", "selection", "attack", "auc", "shadow_auc"]]
+    assert audit["aggregate"]["worst"]["auc"]["label"] == "worst of 3 audited targets"
+    assert audit["neighbouring_relation"].startswith("add/remove")
+    assert len(audit["fits"]) == 300 and audit["warnings"]  # n = 100 < 364 training rows

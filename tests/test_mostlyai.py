@@ -47,7 +47,8 @@ def _grid_error(settings: dict[str, Any]) -> str:
 @pytest.mark.parametrize(
     "dp, key",
     [
-        ({"noise_multiplier": -1.0}, "noise_multiplier: -1.0 is less than the minimum of 0"),
+        ({"noise_multiplier": -1.0}, "noise_multiplier: -1.0 is less than or equal to the minimum of 0"),
+        ({"noise_multiplier": 0}, "noise_multiplier: 0 is less than or equal to the minimum of 0"),
         ({"delta": 1.0}, "delta: 1.0 is greater than or equal to the maximum of 1"),
         ({"delta": 2.5}, "delta: 2.5 is greater than or equal to the maximum of 1"),
         ({"max_grad_norm": 0}, "max_grad_norm: 0 is less than or equal to the minimum of 0"),
@@ -56,7 +57,7 @@ def _grid_error(settings: dict[str, Any]) -> str:
 )
 def test_invalid_dp_values_rejected(dp: dict[str, Any], key: str) -> None:
     msg = _grid_error({"differential_privacy": dp})
-    assert msg.startswith("datasets.wdbc.generators.mostlyai.bad: differential_privacy"), msg
+    assert msg.startswith("datasets.wdbc.generators.mostlyai.bad.differential_privacy."), msg
     assert key in msg, msg
 
 
@@ -64,7 +65,7 @@ def test_invalid_dp_value_stops_the_workflow_before_any_job(tmp_path: Path) -> N
     cfg = _config({"bad": {"differential_privacy": {"delta": 1.0}}})
     proc = run_snakemake(tmp_path, cfg, "-n", check=False)
     assert proc.returncode != 0
-    assert "datasets.wdbc.generators.mostlyai.bad: differential_privacy.delta" in proc.stdout + proc.stderr
+    assert "datasets.wdbc.generators.mostlyai.bad.differential_privacy.delta: " in proc.stdout + proc.stderr
     assert not (tmp_path / "results").exists()
 
 

@@ -340,6 +340,52 @@ def test_retries_exhausted_fail_with_the_setting_to_change(api: FakeOpenAI, tabl
     assert len(api.requests) == 3
 
 
+def _accounting(caplog: pytest.LogCaptureFixture) -> str:
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("openai accounting:")]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_accounting_of_a_failed_request_counts_its_retries_and_rows(
+    api: FakeOpenAI, table: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO")
+    api.script = [Reply(good_csv(2)), Reply("no table here")]
+    api.default = Reply(status=500)
+    with pytest.raises(GeneratorError, match="HTTP 500"):
+        synthesize(table, settings(api))
+    # 1 answered prompt, 1 malformed reply, then a prompt that failed after 2 retries: 5 HTTP requests.
+    assert len(api.requests) == 5
+    line = _accounting(caplog)
+    assert "openai accounting: 5 HTTP requests (2 answered prompts, 2 retries, 1 malformed replies)" in line
+    rows = len({row for r in api.requests for row in _example_rows(r)})
+    assert f", {rows} training rows sent," in line and rows >= 3
+
+
+def _example_rows(request: dict[str, Any]) -> list[str]:
+    """The real rows a prompt showed (CSV lines of the example block)."""
+    text = "\n".join(m["content"] for m in request["messages"])
+    return [ln for ln in text.splitlines() if re.fullmatch(r"\d+,[<>=]+50K,[0-9.]+", ln.strip())]
+
+
+def test_accounting_when_the_server_is_unreachable_sends_no_rows(
+    table: dict[str, Any], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    caplog.set_level("INFO")
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    s = {OPT_IN: True, "model": "m", "max_retries": 1, "base_url": f"http://127.0.0.1:{port}/v1",
+         "rows_per_request": 5, "example_rows": 3, "sample_size": 5, "request_timeout": 0.5}  # fmt: skip
+    with pytest.raises(GeneratorError, match="cannot reach"):
+        synthesize(table, s)
+    line = _accounting(caplog)
+    assert "2 HTTP requests (0 answered prompts, 1 retries" in line and ", 0 training rows sent," in line
+
+
 def test_never_enough_valid_rows_fails_cleanly(api: FakeOpenAI, table: dict[str, Any]) -> None:
     api.default = Reply("age,income,score\n99,>50K,0.5\n30,>50K,0.5\n")
     with pytest.raises(GeneratorError) as err:

@@ -52,7 +52,7 @@ def _planned(proc: subprocess.CompletedProcess[str]) -> dict[str, int]:
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda c: c.update(bogus=1), "Additional properties are not allowed ('bogus' was unexpected)"),
+        (lambda c: c.update(bogus=1), "bogus: Additional properties are not allowed ('bogus' was unexpected)"),
         (lambda c: c.update(seed="x"), "'x' is not of type 'integer'"),
         (lambda c: c["datasets"]["wdbc"].update(split={"holdout_fraction": 2}), "holdout_fraction"),
         (
@@ -61,11 +61,11 @@ def _planned(proc: subprocess.CompletedProcess[str]) -> dict[str, int]:
         ),
         (
             lambda c: c["datasets"]["wdbc"]["generators"]["copy"].update(x={"typo_key": 1}),
-            "datasets.wdbc.generators.copy.x: Additional properties are not allowed ('typo_key' was unexpected)",
+            "datasets.wdbc.generators.copy.x.typo_key: Additional properties are not allowed ('typo_key' was unexpected)",
         ),
         (
             lambda c: c["datasets"]["wdbc"]["generators"]["marginals"].update(x={"sample_size": "ten"}),
-            "datasets.wdbc.generators.marginals.x: sample_size: 'ten' is not of type 'integer', 'null'",
+            "datasets.wdbc.generators.marginals.x.sample_size: 'ten' is not of type 'integer', 'null'",
         ),
     ],
 )

@@ -49,12 +49,19 @@ class Grid:
         self.sources: dict[str, dict[str, Any]] = {}
         for ds, dcfg in config["datasets"].items():
             if ds in RESERVED_DATASETS:
-                raise ConfigError(f"datasets.{ds}: the name is reserved (results/{ds}/ holds the run's {ds}); rename it")
+                raise ConfigError(
+                    f"datasets.{ds}: the name is reserved (results/{ds} is {RESERVED_DATASETS[ds]}); rename the dataset"
+                )
             self.sources[ds] = resolve_source(ds, dcfg["source"])
             for gen, settings_by_name in dcfg.get("generators", {}).items():
                 where = f"datasets.{ds}.generators.{gen}"
                 generators.check_name(gen, where)
                 for name, settings in (settings_by_name or {}).items():
+                    if name in RESERVED_SETTINGS:
+                        raise ConfigError(
+                            f"{where}.{name}: the name is reserved (results/{ds}/{gen}/{name} is "
+                            f"{RESERVED_SETTINGS[name]}); rename the setting"
+                        )
                     if REPEAT_SUFFIX.search(name):
                         raise ConfigError(
                             f"{where}.{name}: setting names ending in .r<N> are reserved for repeats "
@@ -113,6 +120,8 @@ class Grid:
             "split": dict(d["split"]),
             "max_rows": d.get("max_rows"),
             "schema": copy.deepcopy(d.get("schema", {})),
+            # Checked here so a bad target stops the run before any synthesis.
+            "target": d.get("target"),
         }
 
     def synth_slice(self, dataset: str, generator: str, setting: str) -> dict[str, Any]:
@@ -137,7 +146,18 @@ class Grid:
         return {"dataset": dataset, "target": self.config["datasets"][dataset].get("target")}
 
 
-RESERVED_DATASETS = {"report", "logs"}
+# Names the pipeline itself writes where a dataset's folder (results/<dataset>) or a
+# setting's folder (results/<dataset>/<generator>/<setting>) would go: a dataset or
+# setting of that name would make Snakemake fail with a ChildIOException.
+RESERVED_DATASETS = {
+    "report": "the report folder",
+    "logs": "the job logs folder",
+    "summary.csv": "the summary table",
+}
+RESERVED_SETTINGS = {
+    "comparison.csv": "the mostlyai DP comparison table",
+    "comparison.md": "the mostlyai DP comparison table",
+}
 REPEAT_SUFFIX = re.compile(r"\.r[0-9]+$")
 
 
@@ -151,20 +171,140 @@ def _validate_settings(validate: Validator, settings: dict[str, Any], gen: str, 
     try:
         validate(settings, str(schema_path))  # snakemake's validate also fills defaults
     except Exception:
-        raise ConfigError(f"{where}: {_first_error(settings, schema_path)}") from None
+        raise ConfigError(_first_error(settings, schema_path, where)) from None
 
 
-def _first_error(instance: Any, schema_path: Path) -> str:
+def _first_error(instance: Any, schema_path: Path, where: str = "") -> str:
     """The most relevant schema violation as ``key.path: message`` (one line)."""
-    import jsonschema
+    return schema_error_line(instance, _load_schema(schema_path), where) or f"{where}: invalid settings"
+
+
+def _load_schema(schema_path: str | Path) -> dict[str, Any]:
     import yaml
 
-    schema = yaml.safe_load(schema_path.read_text())
+    return yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
+
+
+_MAX_MESSAGE = 300
+
+
+def schema_error_line(instance: Any, schema: Mapping[str, Any], where: str = "") -> str:
+    """The most relevant violation of ``schema`` as one line: the dotted key path, then the problem.
+
+    For an unknown key the path ends in that key, for a missing one in the missing
+    key, so the line always starts with the key to change.  An empty string when
+    ``instance`` is valid.
+    """
+    import jsonschema
+
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(instance))
     if error is None:
-        return "invalid settings"
-    path = ".".join(map(str, error.absolute_path))
-    return f"{path}: {error.message}" if path else error.message
+        return ""
+    path = [*([where] if where else []), *(str(p) for p in error.absolute_path)]
+    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+        known = set(error.schema.get("properties", {}))
+        patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
+        extra = sorted(
+            str(k) for k in error.instance if k not in known and not any(p.search(str(k)) for p in patterns)
+        )
+        if extra:
+            path.append(extra[0])
+    elif error.validator == "required":
+        m = re.match(r"'(.+?)' is a required property", error.message)
+        if m:
+            path.append(m.group(1))
+    elif error.validator == "propertyNames" or (
+        len(error.relative_schema_path) > 1 and "propertyNames" in error.relative_schema_path
+    ):
+        path.append(str(error.instance))
+    message = " ".join(error.message.split())
+    if len(message) > _MAX_MESSAGE:
+        message = message[: _MAX_MESSAGE - 3] + "..."
+    return f"{'.'.join(path) or '(top level)'}: {message}"
+
+
+def validate_config(config: dict[str, Any], validate: Validator, schema_path: str | Path) -> None:
+    """Validate (and fill defaults) like Snakemake's ``validate``, but fail with a one-line ConfigError."""
+    try:
+        validate(config, str(schema_path))
+    except Exception:
+        line = schema_error_line(config, _load_schema(schema_path))
+        raise ConfigError(line or "the config does not match config/schema.yaml") from None
+
+
+# --- config files ---------------------------------------------------------------
+
+
+def load_config_file(path: str | Path) -> Any:
+    """Read a YAML/JSON config file strictly: one-line ConfigErrors naming the file (and line).
+
+    Rejects duplicate keys, which YAML loaders otherwise resolve silently (the
+    last one wins, so a second ``copy:`` block would replace the first).
+    """
+    import yaml
+
+    p = Path(path)
+    name = str(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {name} not found; pass an existing file to --configfile")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        byte = exc.object[exc.start : exc.start + 1].hex()
+        raise ConfigError(
+            f"config file {name} is not UTF-8 text (byte 0x{byte} at offset {exc.start}); save it as UTF-8"
+        ) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark is not None else name
+        problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
+        if exc.problem and exc.context and exc.context_mark is not None and exc.context_mark is not mark:
+            problem += f" ({' '.join(exc.context.split())} on line {exc.context_mark.line + 1})"
+        raise ConfigError(f"{where}: YAML syntax error: {problem}; fix the file there") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{name}: YAML syntax error: {' '.join(str(exc).split())}") from None
+    if node is not None:
+        _check_duplicate_keys(node, name, [])
+    return yaml.safe_load(text)
+
+
+def _check_duplicate_keys(node: Any, file: str, path: list[str]) -> None:
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+            line = key_node.start_mark.line + 1
+            if isinstance(key_node, yaml.ScalarNode) and key in seen:
+                dotted = ".".join([*path, key])
+                raise ConfigError(
+                    f"{dotted}: duplicate key in {file} line {line} (first on line {seen[key]}); YAML would "
+                    "silently keep only the last one: merge the two or rename one"
+                )
+            seen.setdefault(key, line)
+            _check_duplicate_keys(value_node, file, [*path, key])
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _check_duplicate_keys(item, file, [*path, str(i)])
+
+
+def check_config_files(paths: list[str | Path]) -> None:
+    """Re-read the config files Snakemake loaded, strictly (see ``load_config_file``)."""
+    for p in paths:
+        load_config_file(p)
+
+
+def check_has_datasets(config: Mapping[str, Any], configfiles: list[str | Path]) -> None:
+    """A --configfile replaces config/config.yaml, so it must list the datasets itself."""
+    if configfiles and "datasets" not in config:
+        names = ", ".join(str(p) for p in configfiles)
+        raise ConfigError(
+            f"datasets: missing in {names}; a --configfile replaces config/config.yaml instead of being "
+            "merged into it, so it must list the datasets to run (copy them from config/config.yaml)"
+        )
 
 
 def repo_root() -> Path:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import functools
+import gzip
 import logging
+import lzma
 import os
 import shutil
 import tempfile
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -46,10 +49,21 @@ def resolve_source(dataset: str, source: Mapping[str, Any]) -> dict[str, Any]:
         src.setdefault("url", CENSUS_URL)
         src.setdefault("sha256", CENSUS_SHA256)
         if not src.get("path") and os.environ.get(CENSUS_ENV):
+            env_path = Path(os.environ[CENSUS_ENV]).expanduser()
+            if not env_path.is_file():
+                raise ConfigError(
+                    f"{CENSUS_ENV}={os.environ[CENSUS_ENV]}: file not found (datasets.{dataset} has no "
+                    f"source.path, so privsynth reads the census from that environment variable); point "
+                    f"{CENSUS_ENV} at a local census.csv.gz, or unset it to download"
+                )
             src["path"] = os.environ[CENSUS_ENV]
     if kind == "csv" and not src.get("path"):
         raise ConfigError(f"datasets.{dataset}.source.path: required for kind 'csv'")
     return src
+
+
+# Where a dataset's bytes come from; not part of its identity (see source_identity).
+LOCATION_KEYS = ("path", "url")
 
 
 def source_identity(dataset: str, source: Mapping[str, Any]) -> dict[str, Any]:
@@ -60,10 +74,10 @@ def source_identity(dataset: str, source: Mapping[str, Any]) -> dict[str, Any]:
     configured ``sha256`` a local file's checksum is computed here (once per run);
     only a download without a checksum falls back to its address.
     """
+    # Everything but the location: how the bytes are read (kind, encoding, columns) is identity too.
+    ident: dict[str, Any] = {k: v for k, v in source.items() if k not in LOCATION_KEYS and v is not None}
     sha = source.get("sha256")
-    ident: dict[str, Any] = {"kind": source["kind"], "sha256": sha.lower() if sha else None}
-    if source.get("columns"):
-        ident["columns"] = list(source["columns"])
+    ident["sha256"] = sha.lower() if sha else None
     if ident["sha256"] is None:
         if source.get("path"):
             p = Path(source["path"]).expanduser()
@@ -135,6 +149,45 @@ def _local(path: str, dataset: str) -> Path:
     return p
 
 
+def read_csv(path: Path, dataset: str, source: Mapping[str, Any], verified: bool = False) -> pd.DataFrame:
+    """``pd.read_csv`` with one-line DataErrors that name the file and what to change."""
+    encoding = source.get("encoding") or "utf-8"
+    try:
+        df = pd.read_csv(path, encoding=encoding)
+    except UnicodeDecodeError as exc:
+        byte = exc.object[exc.start : exc.start + 1].hex() if isinstance(exc.object, bytes) else "?"
+        raise DataError(
+            f"{path}: not {encoding} text (byte 0x{byte}); set "
+            f"datasets.{dataset}.source.encoding to the file's encoding (e.g. latin-1 or cp1252)"
+        ) from None
+    except (EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        checksum = (
+            f"; its checksum matched datasets.{dataset}.source.sha256, so that checksum is of the damaged file too"
+            if verified
+            else ""
+        )
+        raise DataError(
+            f"{path}: the compressed file is truncated or corrupt ({' '.join(str(exc).split())}){checksum}; "
+            "download a fresh copy"
+        ) from None
+    except LookupError:
+        raise ConfigError(
+            f"datasets.{dataset}.source.encoding: unknown encoding {encoding!r} (e.g. utf-8, latin-1, cp1252)"
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty; point datasets.{dataset}.source.path at the data") from None
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path}: not a readable CSV ({' '.join(str(exc).split())})") from None
+    if len(df) == 0:
+        raise DataError(
+            f"{path}: a header ({df.shape[1]} columns) but no data rows; point "
+            f"datasets.{dataset}.source.path at a file with data"
+        )
+    return df
+
+
 def load_raw(dataset: str, source: Mapping[str, Any]) -> pd.DataFrame:
     """Read one dataset as a DataFrame, verified against its checksum and columns."""
     kind = source["kind"]
@@ -143,14 +196,14 @@ def load_raw(dataset: str, source: Mapping[str, Any]) -> pd.DataFrame:
         if source.get("path"):
             p = _local(source["path"], dataset)
             _verify(p, expected_sha, dataset, str(p))
-            df = pd.read_csv(p)
+            df = read_csv(p, dataset, source, verified=bool(expected_sha))
             origin = str(p)
         else:
             with tempfile.TemporaryDirectory() as tmp:
                 dest = Path(tmp) / "census.csv.gz"
                 _download(source["url"], dest, dataset)
                 _verify(dest, expected_sha, dataset, source["url"])
-                df = pd.read_csv(dest)
+                df = read_csv(dest, dataset, source, verified=bool(expected_sha))
             origin = source["url"]
         _check_expected(df, CENSUS_COLUMNS, dataset, origin)
         return df
@@ -158,7 +211,7 @@ def load_raw(dataset: str, source: Mapping[str, Any]) -> pd.DataFrame:
         if source.get("path"):
             p = _local(source["path"], dataset)
             _verify(p, source.get("sha256"), dataset, str(p))
-            df = pd.read_csv(p)
+            df = read_csv(p, dataset, source, verified=bool(source.get("sha256")))
             _check_expected(df, wdbc_columns(), dataset, str(p))
             return df
         from sklearn.datasets import load_breast_cancer
@@ -167,7 +220,7 @@ def load_raw(dataset: str, source: Mapping[str, Any]) -> pd.DataFrame:
     if kind == "csv":
         p = _local(source["path"], dataset)
         _verify(p, source.get("sha256"), dataset, str(p))
-        df = pd.read_csv(p)
+        df = read_csv(p, dataset, source, verified=bool(source.get("sha256")))
         if source.get("columns"):
             _check_expected(df, list(source["columns"]), dataset, str(p))
         return df

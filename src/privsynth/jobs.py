@@ -18,9 +18,9 @@ from typing import Any
 import pandas as pd
 
 from . import datasets, generators, runstate, slurm
-from .errors import GeneratorError, PrivsynthError
+from .errors import ConfigError, DataError, GeneratorError, PrivsynthError
 from .io import read_json, write_json, write_parquet
-from .schema import Schema, infer_schema, restore_dtypes, validate_frame
+from .schema import Schema, identifier_columns, infer_schema, restore_dtypes, validate_frame
 
 log = logging.getLogger("privsynth")
 
@@ -95,11 +95,44 @@ def fetch(out_raw: str, job: Mapping[str, Any], source: Mapping[str, Any] | None
 
 
 def prepare(raw_path: str, out_train: str, out_holdout: str, out_schema: str, job: Mapping[str, Any]) -> None:
+    from .utility import check_target
+
     raw = pd.read_parquet(raw_path)
+    ds = job["dataset"]
     sch = job.get("schema", {})
-    schema = infer_schema(raw, sch.get("overrides"), sch.get("finite_max_int_levels", 2))
+    drop = list(sch.get("drop") or [])
+    unknown = [c for c in drop if c not in raw.columns]
+    if unknown:
+        raise ConfigError(
+            f"datasets.{ds}.schema.drop: no column {', '.join(map(repr, unknown))} in the data "
+            f"(columns are: {', '.join(map(str, raw.columns))})"
+        )
+    if job.get("target") in drop:
+        raise ConfigError(f"datasets.{ds}.schema.drop: {job['target']!r} is datasets.{ds}.target; keep it or change the target")
+    if drop:
+        raw = raw.drop(columns=drop)
+        log.info("dropped columns %s (datasets.%s.schema.drop)", drop, ds)
+    overrides = sch.get("overrides") or {}
+    unknown = [c for c in overrides if c not in raw.columns]
+    if unknown:
+        raise ConfigError(
+            f"datasets.{ds}.schema.overrides: no column {', '.join(map(repr, unknown))} in the data "
+            f"(columns are: {', '.join(map(str, raw.columns))})"
+        )
+    schema = infer_schema(raw, overrides, sch.get("finite_max_int_levels", 2))
     split = job["split"]
     train, holdout = datasets.split(raw, split["holdout_fraction"], split["seed"], job.get("max_rows"))
+    # A bad target fails here, before any synthesis, not in the utility jobs at the end.
+    check_target(train, job)
+    ids = [c for c in identifier_columns(train, schema) if c[0] not in overrides]
+    if ids:
+        name, distinct, n = ids[0]
+        raise DataError(
+            f"column {name!r} looks like an identifier ({distinct} distinct values in {n} training rows): "
+            f"generators would copy its real values into the synthetic data; remove it with "
+            f"datasets.{ds}.schema.drop: [{name}], or keep it as a category with an explicit "
+            f"datasets.{ds}.schema.overrides.{name} (e.g. {{type: finite}})"
+        )
     check = validate_frame(train, schema)
     if check.n_invalid:
         raise PrivsynthError(

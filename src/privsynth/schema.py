@@ -135,6 +135,30 @@ def infer_schema(
     return Schema(cols)
 
 
+# A categorical column with at least this many values, nearly all distinct, is an identifier.
+IDENTIFIER_MIN_DISTINCT = 10
+IDENTIFIER_DISTINCT_SHARE = 0.9
+
+
+def identifier_columns(df: pd.DataFrame, schema: Schema) -> list[tuple[str, int, int]]:
+    """Categorical columns in which (nearly) every value is unique: ``(name, distinct, non-missing)``.
+
+    A generator treats such a column as a category list and reproduces its values:
+    the synthetic data would release the real identifiers (names, e-mail addresses,
+    record numbers stored as text).  Numeric columns are not flagged: a continuous
+    measurement is unique per row without identifying anyone by its value alone.
+    """
+    found = []
+    for col in schema:
+        if col["type"] not in FINITE_TYPES or col.get("dtype") in ("int64", "bool"):
+            continue
+        s = df[col["name"]].dropna()
+        distinct = int(s.nunique())
+        if distinct >= IDENTIFIER_MIN_DISTINCT and distinct >= IDENTIFIER_DISTINCT_SHARE * len(s):
+            found.append((col["name"], distinct, len(s)))
+    return found
+
+
 @dataclass
 class Validation:
     """Per-row validity of a frame and counts of why rows failed."""
@@ -177,7 +201,11 @@ def coerce_frame(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
                 lambda v: {"true": True, "false": False}.get(str(v).strip().lower(), np.nan)
             )
         else:
-            out[col["name"]] = s.map(lambda v: np.nan if pd.isna(v) else str(v).strip())
+            # Surrounding whitespace is dropped (LLM output), unless it is part of a category.
+            allowed = set(map(str, col["representation"])) if col["type"] in FINITE_TYPES else set()
+            out[col["name"]] = s.map(
+                lambda v, allowed=allowed: np.nan if pd.isna(v) else (str(v) if str(v) in allowed else str(v).strip())
+            )
     return pd.DataFrame(out, index=df.index)
 
 

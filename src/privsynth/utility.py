@@ -154,16 +154,20 @@ def check_target(df: pd.DataFrame, job: Mapping[str, Any]) -> str | None:
         return None
     if target not in df.columns:
         raise ConfigError(
-            f"datasets.{ds}.target: column {target!r} is not in the data (columns: {', '.join(map(str, df.columns))})"
+            f"datasets.{ds}.target: column {target!r} is not in the data "
+            f"(columns: {', '.join(map(str, df.columns))}); name one of them or set it to null"
         )
     n = df[target].nunique()
     if n > MAX_CLASSES:
         raise ConfigError(
             f"datasets.{ds}.target: {target!r} has {n} distinct values; ML utility needs a class label "
-            f"(at most {MAX_CLASSES} classes)"
+            f"(at most {MAX_CLASSES} classes): name a label column or set it to null"
         )
     if n < 2:
-        raise ConfigError(f"datasets.{ds}.target: {target!r} has a single value in the training split")
+        raise ConfigError(
+            f"datasets.{ds}.target: {target!r} has {'a single value' if n else 'no values'} in the training "
+            "split; ML utility needs at least two classes: name another column or set it to null"
+        )
     return str(target)
 
 

@@ -1,6 +1,8 @@
 # Privacy audit (TAPAS targeted membership inference), see docs/audit.md:
 # per dataset one set of shadow/eval training sets; per (cell, batch) black-box
-# generator runs; per cell the attacks, audit.json, scores and ROC plot.
+# generator runs (each written per set and resumed after a crash); per cell the
+# attacks, audit.json, scores and ROC plot. Repeats (<setting>.rN) are audited once,
+# on the base setting.
 
 
 include: "audit_common.smk"
@@ -31,7 +33,8 @@ rule audit_fit:
         sets="results/{dataset}/audit/shadow_sets.parquet",
         extra=audit_generator_inputs,
     output:
-        "results/{dataset}/{generator}/{setting}/audit/shadow/batch_{batch}.parquet",
+        sets="results/{dataset}/{generator}/{setting}/audit/shadow/batch_{batch}.parquet",
+        fits="results/{dataset}/{generator}/{setting}/audit/shadow/batch_{batch}.fits.json",
     log:
         "results/logs/audit_fit/{dataset}/{generator}/{setting}/batch_{batch}.log",
     wildcard_constraints:
@@ -56,6 +59,7 @@ rule audit_attack:
         targets="results/{dataset}/audit/targets.json",
         pools="results/{dataset}/audit/pools.parquet",
         batches=audit_batches,
+        fits=audit_fits,
         metrics="results/{dataset}/{generator}/{setting}/metrics.json",
     output:
         json="results/{dataset}/{generator}/{setting}/audit/audit.json",
@@ -67,12 +71,7 @@ rule audit_attack:
     wildcard_constraints:
         generator=NAME,
     params:
-        job=lambda wc: {
-            "dataset": wc.dataset,
-            "generator": wc.generator,
-            "setting": wc.setting,
-            **AUDIT.protocol(wc.dataset).attack_slice(),
-        },
+        job=lambda wc: AUDIT.attack_slice(wc.dataset, wc.generator, wc.setting),
     threads: config["threads"]
     conda:
         "../../envs/core.yaml"
@@ -93,11 +92,7 @@ rule audit_skipped:
             "dataset": wc.dataset,
             "generator": wc.generator,
             "setting": wc.setting,
-            "reason": (
-                f"datasets.{wc.dataset}.audit.generators"
-                if AUDIT.protocol(wc.dataset).enabled
-                else f"datasets.{wc.dataset}.audit.enabled"
-            ),
+            "reason": AUDIT.skip_reason(wc.dataset, wc.generator, wc.setting),
         },
     localrule: True
     conda:

@@ -23,6 +23,10 @@ def audit_batches(wc):
     return [f"{audit_dir(wc)}/shadow/batch_{b}.parquet" for b in AUDIT.batches(wc.dataset)]
 
 
+def audit_fits(wc):
+    return [p.replace(".parquet", ".fits.json") for p in audit_batches(wc)]
+
+
 def audit_generator_inputs(wc):
     # Files a generator reads besides its training set (e.g. the negative control's reference).
     cls = _generators.load(wc.generator)

@@ -8,14 +8,19 @@ from snakemake.utils import validate
 # The package lives in src/; make it importable without installation too.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
+from privsynth import config as config_checks  # noqa: E402
 from privsynth.config import Grid  # noqa: E402
 from privsynth.errors import ConfigError  # noqa: E402
 from privsynth.identity import finalize_params  # noqa: E402
 from privsynth import partial as partial_results  # noqa: E402
 from privsynth import runstate  # noqa: E402
 
-validate(config, workflow.source_path("../../config/schema.yaml"))
+# Every config problem stops the workflow with one line, the dotted key first.
 try:
+    # Re-read the files Snakemake loaded, strictly: duplicate keys are errors.
+    config_checks.check_config_files(list(workflow.configfiles))
+    config_checks.check_has_datasets(config, list(workflow.overwrite_configfiles))
+    config_checks.validate_config(config, validate, Path(workflow.basedir) / "config/schema.yaml")
     GRID = Grid(config, validate)
 except ConfigError as exc:
     raise WorkflowError(f"invalid config: {exc}") from None

@@ -25,10 +25,13 @@ MAX_INTEGER_BINS = 20
 
 @dataclass
 class Encoded:
-    """Rows as arrays: ``num`` (rows x numeric columns, float32), ``cat`` (rows x categorical, int32)."""
+    """Rows as arrays: ``num`` (rows x numeric columns, scaled, float32), ``cat`` (rows x
+    categorical, int32), ``raw`` (rows x numeric columns, the values themselves, float64,
+    NaN = missing: exact comparisons)."""
 
     num: np.ndarray
     cat: np.ndarray
+    raw: np.ndarray
 
 
 class Encoder:
@@ -54,9 +57,11 @@ class Encoder:
     def encode(self, df: pd.DataFrame) -> Encoded:
         n = len(df)
         num = np.empty((n, len(self.num_cols)), dtype=np.float32)
+        raw = np.empty((n, len(self.num_cols)), dtype=np.float64)
         for j, name in enumerate(self.num_cols):
             lo, hi = self.bounds[name]
             v = pd.to_numeric(df[name], errors="coerce").to_numpy(dtype=np.float64)
+            raw[:, j] = v
             scaled = (v - lo) / (hi - lo)
             num[:, j] = np.where(np.isnan(scaled), MISSING_NUMERIC, scaled)
         cat = np.empty((n, len(self.cat_cols)), dtype=np.int32)
@@ -70,7 +75,7 @@ class Encoder:
                 [lookup.get(_value_str(u), len(cats)) for u in uniques] + [len(cats)], dtype=np.int32
             )
             cat[:, j] = ucodes[codes]  # code -1 (missing) picks the appended "unknown" entry
-        return Encoded(num=num, cat=cat)
+        return Encoded(num=num, cat=cat, raw=raw)
 
     def numeric_bins(self, num: np.ndarray, bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Bin codes per numeric column (last bin = missing) and the bin count of each column.

@@ -19,8 +19,7 @@ class AuditPlan:
             where = f"datasets.{ds}.audit"
             p = AuditProtocol.from_config(dcfg.get("audit"), where)
             self.protocols[ds] = p
-            if not p.enabled:
-                continue
+            # Entries are checked even while the audit is off: turning it on must not fail later.
             cells = grid.of(dataset=ds)
             if p.generators is None:
                 chosen = cells
@@ -33,10 +32,35 @@ class AuditPlan:
                         have = ", ".join(f"{c.generator}/{c.setting}" for c in cells) or "none"
                         raise ConfigError(f"{where}.generators: {entry!r} is not in datasets.{ds}.generators ({have})")
                     chosen += hit
-            self.audited |= {(c.dataset, c.generator, c.setting) for c in chosen}
+            # Repeats (<setting>.rN) would rerun the identical audit (same sets, same set
+            # seeds): the base setting is audited once and its repeats point to it.
+            if p.enabled:
+                self.audited |= {(c.dataset, c.generator, c.setting) for c in chosen if c.repeat == 1}
 
     def is_audited(self, dataset: str, generator: str, setting: str) -> bool:
         return (dataset, generator, setting) in self.audited
+
+    def skip_reason(self, dataset: str, generator: str, setting: str) -> str:
+        """Why a cell has no audit of its own (for its audit_skipped.json)."""
+        p = self.protocols[dataset]
+        if not p.enabled:
+            return f"datasets.{dataset}.audit.enabled"
+        c = self.grid.cell(dataset, generator, setting)
+        if c.repeat > 1 and self.is_audited(dataset, generator, c.base_setting):
+            return f"repeat {c.repeat} of {c.base_setting}: audited once, see {generator}/{c.base_setting}"
+        return f"datasets.{dataset}.audit.generators"
+
+    def attack_slice(self, dataset: str, generator: str, setting: str) -> dict[str, Any]:
+        from .. import generators
+
+        job = self.grid.synth_slice(dataset, generator, setting)
+        return {
+            "dataset": dataset,
+            "generator": generator,
+            "setting": setting,
+            "settings": job["settings"],
+            **self.protocols[dataset].attack_slice(generators.load(generator)),
+        }
 
     def cells(self) -> list[Cell]:
         return [c for c in self.grid.cells.values() if self.is_audited(c.dataset, c.generator, c.setting)]

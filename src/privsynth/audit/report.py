@@ -1,133 +1,72 @@
-"""Report: metrics per (target, attack), aggregates, ROC plot.
+"""Report: metrics per (target, attack), the per-target selection, aggregates, ROC plot.
 
-Statistics (see docs/audit.md):
+What each number means and what guarantees it: docs/audit.md ("What each number
+means").  In short, per (target, attack), on the evaluation sets:
 
-* AUC with a percentile bootstrap interval over evaluation *pairs* (the two
-  sets of a pair share their base rows, so pairs, not sets, are independent);
-* accuracy and advantage (TPR - FPR) at the threshold that maximises accuracy on
-  the shadow side;
-* TPR at FPR <= 1% and 10% read off the evaluation ROC curve;
-* an effective-epsilon **lower bound**: a threshold is chosen on held-out shadow
-  scores (out-of-fold for trained attacks), then on the evaluation sets
-  Clopper-Pearson bounds give TPR_low and FPR_high and
-  eps_lb = max(0, log((TPR_low - delta) / FPR_high), log((1 - FPR_high - delta) / (1 - TPR_low))).
-  Unlike the point estimate log(TPR/FPR) (TAPAS), it is finite and valid at any
-  sample size.
+* ``auc`` (point estimate) with ``auc_ci_low``/``auc_ci_high``: an exact
+  Clopper-Pearson interval from disjoint matched comparisons (``stats.matched_auc_ci``),
+  and ``auc_boot_low``/``auc_boot_high``, the approximate pair bootstrap;
+* ``epsilon_lb``: a lower confidence bound on epsilon (add/remove adjacency) at a
+  rule ("score >= t" or "score <= t") chosen on held-out shadow scores;
+* ``tpr_at_1pct_fpr``, ``tpr_at_10pct_fpr``: TPR on the evaluation sets at a
+  threshold set on the shadow sets to that FPR, with a Clopper-Pearson interval;
+  n/a (NaN, reason in ``*_note``) when the negatives cannot support the FPR;
+* ``accuracy``, ``advantage``, ``tpr``, ``fpr``: point estimates at the rule that
+  maximises held-out shadow accuracy (no interval, not part of the guarantee).
 
-All intervals of a cell hold jointly at ``confidence``: each uses
-alpha = (1 - confidence) / (targets x attacks) (Bonferroni), so the worst
-target's bound is still a valid bound.
+Family-wise confidence: STATEMENTS_PER_RESULT statements (AUC interval, epsilon
+bound, two TPR intervals) per (target, attack), each at
+alpha = (1 - confidence) / (STATEMENTS_PER_RESULT x targets x attacks) (Bonferroni),
+so all of them hold together with probability >= confidence.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from .attacks import Attack, SyntheticSets
-from .threat_model import AuxiliaryDataKnowledge, TargetedMIA
+from .stats import (
+    auc,
+    bootstrap_resamples,
+    choose_rules,
+    counts_at,
+    cp_lower,
+    cp_upper,
+    epsilon_lb,
+    matched_auc_ci,
+    negatives_needed,
+    paired_auc_ci,
+    rule_counts,
+    threshold_at_fpr,
+)
+
+if TYPE_CHECKING:
+    from .attacks import Attack, SyntheticSets
+    from .threat_model import AuxiliaryDataKnowledge, TargetedMIA
+
+__all__ = ["auc", "cp_lower", "cp_upper", "epsilon_lb", "paired_auc_ci", "matched_auc_ci", "counts_at"]
 
 log = logging.getLogger(__name__)
 
 FOLDS = 5
-BOOTSTRAP = 2000
+STATEMENTS_PER_RESULT = 4  # AUC interval, epsilon bound, TPR@1% and TPR@10% intervals
+LOW_FPRS = {"tpr_at_1pct_fpr": 0.01, "tpr_at_10pct_fpr": 0.10}
 METRICS = ["auc", "accuracy", "advantage", "tpr_at_1pct_fpr", "tpr_at_10pct_fpr", "epsilon_lb"]
-
-
-# --- statistics ---------------------------------------------------------------
-
-
-def auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Mann-Whitney AUC; ties count one half."""
-    labels = np.asarray(labels).astype(bool)
-    n1, n0 = labels.sum(), (~labels).sum()
-    if n1 == 0 or n0 == 0:
-        return float("nan")
-    r = stats.rankdata(scores)
-    return float((r[labels].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
-
-
-def paired_auc_ci(s_in: np.ndarray, s_out: np.ndarray, alpha: float, seed: int) -> tuple[float, float]:
-    """Percentile bootstrap interval of the AUC, resampling pairs (s_in[i], s_out[i])."""
-    n = len(s_in)
-    # G[i, j] = P(in_i beats out_j); a resample's AUC is w' G w / n^2 with w its pair counts.
-    G = (s_in[:, None] > s_out[None, :]) + 0.5 * (s_in[:, None] == s_out[None, :])
-    rng = np.random.default_rng(seed)
-    W = np.zeros((BOOTSTRAP, n))
-    draws = rng.integers(0, n, (BOOTSTRAP, n))
-    np.add.at(W, (np.repeat(np.arange(BOOTSTRAP), n), draws.ravel()), 1.0)
-    aucs = np.einsum("bi,ij,bj->b", W, G, W) / n**2
-    lo, hi = np.quantile(aucs, [alpha / 2, 1 - alpha / 2])
-    return float(lo), float(hi)
-
-
-def cp_lower(k: np.ndarray, n: int, a: float) -> np.ndarray:
-    k = np.asarray(k, dtype=float)
-    with np.errstate(invalid="ignore"):
-        v = stats.beta.ppf(a, k, n - k + 1)
-    return np.where(k <= 0, 0.0, v)
-
-
-def cp_upper(k: np.ndarray, n: int, a: float) -> np.ndarray:
-    k = np.asarray(k, dtype=float)
-    with np.errstate(invalid="ignore"):
-        v = stats.beta.ppf(1 - a, k + 1, n - k)
-    return np.where(k >= n, 1.0, v)
-
-
-def epsilon_lb(tp: np.ndarray, n_in: int, fp: np.ndarray, n_out: int, alpha: float, delta: float = 0.0) -> np.ndarray:
-    """Lower confidence bound on epsilon from (tp of n_in, fp of n_out) at level 1 - alpha."""
-    tpr_lo = cp_lower(tp, n_in, alpha / 2)
-    fpr_hi = cp_upper(fp, n_out, alpha / 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        e1 = np.log(np.clip(tpr_lo - delta, 0, None) / fpr_hi)
-        e2 = np.log(np.clip(1 - fpr_hi - delta, 0, None) / (1 - tpr_lo))
-    e = np.fmax(np.nan_to_num(e1, nan=0.0, neginf=0.0), np.nan_to_num(e2, nan=0.0, neginf=0.0))
-    return np.clip(e, 0.0, None)
-
-
-def _counts_at(labels: np.ndarray, scores: np.ndarray, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """True and false positives of the rule "score >= t" for every t."""
-    lab = labels.astype(bool)
-    pos, neg = np.sort(scores[lab]), np.sort(scores[~lab])
-    tp = len(pos) - np.searchsorted(pos, thresholds, side="left")
-    fp = len(neg) - np.searchsorted(neg, thresholds, side="left")
-    return tp, fp
-
-
-def _candidates(scores: np.ndarray) -> np.ndarray:
-    u = np.unique(scores)
-    return np.concatenate([u, [np.inf]])  # inf: predict nobody
-
-
-def choose_thresholds(labels: np.ndarray, scores: np.ndarray, alpha: float, delta: float) -> dict[str, float]:
-    """Thresholds picked on held-out shadow scores: best accuracy, best epsilon bound."""
-    t = _candidates(scores)
-    tp, fp = _counts_at(labels, scores, t)
-    n_in, n_out = int(labels.sum()), int((1 - labels).sum())
-    acc = (tp + (n_out - fp)) / (n_in + n_out)
-    eps = epsilon_lb(tp, n_in, fp, n_out, alpha, delta)
-    adv = tp / max(n_in, 1) - fp / max(n_out, 1)
-    # Ties in the bound (often all 0 when the attack fails) go to the larger advantage.
-    best_eps = int(np.lexsort((-np.abs(adv), -eps))[0])
-    return {"accuracy": float(t[int(np.argmax(acc))]), "epsilon": float(t[best_eps])}
-
-
-def tpr_at_fpr(labels: np.ndarray, scores: np.ndarray, fpr_max: float) -> float:
-    t = _candidates(scores)
-    tp, fp = _counts_at(labels, scores, t)
-    n_in, n_out = labels.sum(), (1 - labels).sum()
-    ok = fp / n_out <= fpr_max + 1e-12
-    return float((tp[ok] / n_in).max())
-
-
-# --- running the attacks --------------------------------------------------------
+# metric -> (interval columns or None, shadow column the per-target selection maximises)
+SELECT_BY = {"epsilon_lb": "shadow_epsilon_lb"}
+INTERVALS = {
+    "auc": ("auc_ci_low", "auc_ci_high"),
+    "epsilon_lb": ("epsilon_lb", None),
+    "tpr_at_1pct_fpr": ("tpr_at_1pct_fpr_ci_low", "tpr_at_1pct_fpr_ci_high"),
+    "tpr_at_10pct_fpr": ("tpr_at_10pct_fpr_ci_low", "tpr_at_10pct_fpr_ci_high"),
+}
 
 
 @dataclass
@@ -135,6 +74,7 @@ class AuditResult:
     scores: pd.DataFrame
     results: pd.DataFrame
     alpha: float
+    statements: int
     timings: dict[str, float]
 
 
@@ -156,24 +96,24 @@ def run_attacks(
 ) -> AuditResult:
     """Train every attack on the shadow sets, score everything, compute metrics.
 
-    ``sets`` holds one synthetic set per entry of ``set_ids`` (ids of ``mia.sets``).
+    ``sets`` holds one synthetic set per entry of ``set_ids`` (ids of ``mia.sets``);
+    ``seed`` (``audit.seed``) drives the pair folds, the bootstrap and the matching.
     """
-    import time
-
     meta = mia.sets.set_index("set_id").loc[set_ids]
     role = meta["role"].to_numpy()
     pairs = meta["pair"].to_numpy()
-    Y = mia.sets.set_index("set_id").loc[set_ids][[f"in_{t.row_id}" for t in mia.targets]].to_numpy().astype(np.int8)
+    Y = meta[[f"in_{t.row_id}" for t in mia.targets]].to_numpy().astype(np.int8)
     sh, ev = np.flatnonzero(role == "shadow"), np.flatnonzero(role == "eval")
     k = len(mia.targets)
-    alpha = (1 - confidence) / (k * len(attacks))
+    statements = STATEMENTS_PER_RESULT * k * len(attacks)
+    alpha = (1 - confidence) / statements
     folds = _fold_of(pairs[sh], seed)
     score_frames, rows, timings = [], [], {}
-    for attack in attacks:
+    for a_i, attack in enumerate(attacks):
         t0 = time.perf_counter()
         attack.prepare(knowledge, sets.encoder)
-        # Held-out shadow scores choose the thresholds (cross-fitted or leave-one-out).
-        oof = attack.fit_heldout(sets, sh, Y[sh], folds)
+        # Held-out shadow scores (cross-fitted over pairs) choose rules and the attack.
+        oof = attack.fit_heldout(sets, sh, Y[sh], pairs[sh], folds)
         s_eval = attack.score(sets, ev)
         timings[attack.name] = round(time.perf_counter() - t0, 3)
         log.info("attack %s: %.2f s for %d sets x %d targets", attack.name, timings[attack.name], len(sets), k)
@@ -192,67 +132,129 @@ def run_attacks(
                         }
                     )
                 )
+            sub_seed = int(np.random.SeedSequence([seed, 6, j, a_i]).generate_state(1)[0])
             rows.append(
-                _metrics(Y[sh, j], oof[:, j], Y[ev, j], s_eval[:, j], pairs[ev], alpha, delta, seed)
+                _metrics(Y[sh, j], oof[:, j], Y[ev, j], s_eval[:, j], pairs[ev], alpha, delta, sub_seed)
                 | {"target": tgt.row_id, "selection": tgt.selection, "attack": attack.name}
             )
     scores = pd.concat(score_frames, ignore_index=True)
-    results = pd.DataFrame(rows)
+    results = select(pd.DataFrame(rows), [a.name for a in attacks])
     lead = ["target", "selection", "attack"]
     results = results[lead + [c for c in results.columns if c not in lead]]
-    return AuditResult(scores=scores, results=results, alpha=alpha, timings=timings)
+    return AuditResult(scores=scores, results=results, alpha=alpha, statements=statements, timings=timings)
+
+
+def _tpr_at_fpr(y_sh, s_sh, y_ev, s_ev, fpr: float, alpha: float) -> dict[str, Any]:  # noqa: ANN001
+    need = negatives_needed(fpr)
+    n_out_sh, n_out_ev = int((1 - y_sh).sum()), int((1 - y_ev).sum())
+    if min(n_out_sh, n_out_ev) < need:
+        return {"value": math.nan, "low": math.nan, "high": math.nan, "fpr": math.nan,
+                "note": f"n/a: {min(n_out_sh, n_out_ev)} 'out' sets (shadow {n_out_sh}, evaluation {n_out_ev}) "
+                        f"cannot support an FPR of {fpr:g}; needs >= {need} (3/FPR) on each side"}  # fmt: skip
+    t = threshold_at_fpr(y_sh, s_sh, fpr)
+    tp, n_in, fp, n_out = rule_counts(y_ev, s_ev, t, "ge")
+    lo, hi = cp_lower(np.array([tp]), n_in, alpha / 2)[0], cp_upper(np.array([tp]), n_in, alpha / 2)[0]
+    return {"value": tp / n_in, "low": float(lo), "high": float(hi), "fpr": fp / n_out, "note": ""}
 
 
 def _metrics(
     y_sh: np.ndarray, s_sh: np.ndarray, y_ev: np.ndarray, s_ev: np.ndarray, pairs: np.ndarray,
     alpha: float, delta: float, seed: int,
 ) -> dict[str, Any]:  # fmt: skip
-    th = choose_thresholds(y_sh, s_sh, alpha, delta)
-    n_in, n_out = int(y_ev.sum()), int((1 - y_ev).sum())
-    # Pair up each evaluation pair's "in" and "out" score for the bootstrap.
+    rules = choose_rules(y_sh, s_sh, alpha, delta)
+    # Pair up each evaluation pair's "in" and "out" score.
     df = pd.DataFrame({"pair": pairs, "y": y_ev, "s": s_ev}).sort_values(["pair", "y"], kind="stable")
     s_out, s_in = df["s"].to_numpy()[0::2], df["s"].to_numpy()[1::2]
-    lo, hi = paired_auc_ci(s_in, s_out, alpha, seed)
-    tp_a, fp_a = _counts_at(y_ev, s_ev, np.array([th["accuracy"]]))
-    tpr, fpr = tp_a[0] / n_in, fp_a[0] / n_out
-    tp_e, fp_e = _counts_at(y_ev, s_ev, np.array([th["epsilon"]]))
-    eps = float(epsilon_lb(tp_e, n_in, fp_e, n_out, alpha, delta)[0])
-    return {
+    lo, hi, comparisons = matched_auc_ci(s_in, s_out, alpha, seed)
+    blo, bhi = paired_auc_ci(s_in, s_out, alpha, seed)
+    tp_a, n_in, fp_a, n_out = rule_counts(y_ev, s_ev, *rules["accuracy"])
+    tpr, fpr = tp_a / n_in, fp_a / n_out
+    tp_e, _, fp_e, _ = rule_counts(y_ev, s_ev, *rules["epsilon"])
+    out = {
         "auc": auc(y_ev, s_ev),
         "auc_ci_low": lo,
         "auc_ci_high": hi,
-        "accuracy": float((tp_a[0] + n_out - fp_a[0]) / (n_in + n_out)),
+        "auc_ci_comparisons": comparisons,
+        "auc_boot_low": blo,
+        "auc_boot_high": bhi,
+        "auc_boot_resamples": bootstrap_resamples(alpha),
+        "accuracy": float((tp_a + n_out - fp_a) / (n_in + n_out)),
         "advantage": float(tpr - fpr),
         "tpr": float(tpr),
         "fpr": float(fpr),
-        "tpr_at_1pct_fpr": tpr_at_fpr(y_ev, s_ev, 0.01),
-        "tpr_at_10pct_fpr": tpr_at_fpr(y_ev, s_ev, 0.10),
-        "epsilon_lb": eps,
-        "epsilon_threshold": th["epsilon"],
-        "epsilon_tpr_low": float(cp_lower(tp_e, n_in, alpha / 2)[0]),
-        "epsilon_fpr_high": float(cp_upper(fp_e, n_out, alpha / 2)[0]),
-        "accuracy_threshold": th["accuracy"],
+        "accuracy_threshold": rules["accuracy"][0],
+        "accuracy_rule": rules["accuracy"][1],
+        "epsilon_lb": float(epsilon_lb(np.array([tp_e]), n_in, np.array([fp_e]), n_out, alpha, delta)[0]),
+        "epsilon_threshold": rules["epsilon"][0],
+        "epsilon_rule": rules["epsilon"][1],
+        "epsilon_tpr_low": float(cp_lower(np.array([tp_e]), n_in, alpha / 2)[0]),
+        "epsilon_fpr_high": float(cp_upper(np.array([fp_e]), n_out, alpha / 2)[0]),
         "shadow_auc": auc(y_sh, s_sh),
+        "shadow_epsilon_lb": rules["shadow_epsilon_lb"],
         "n_in": n_in,
         "n_out": n_out,
     }
+    for col, f in LOW_FPRS.items():
+        r = _tpr_at_fpr(y_sh, s_sh, y_ev, s_ev, f, alpha)
+        out |= {col: r["value"], f"{col}_ci_low": r["low"], f"{col}_ci_high": r["high"],
+                f"{col}_eval_fpr": r["fpr"], f"{col}_note": r["note"]}  # fmt: skip
+    return out
+
+
+def select(results: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+    """Per target, the attack chosen on shadow data alone: best held-out shadow AUC
+    (``selected``) and best held-out shadow epsilon bound (``selected_epsilon``);
+    ties go to the earlier attack in ``order``.  The evaluation sets play no part,
+    so the chosen attack's evaluation metrics are not inflated by the choice."""
+    results = results.copy()
+    rank = results["attack"].map({a: i for i, a in enumerate(order)})
+    results["selected"] = False
+    results["selected_epsilon"] = False
+    for _t, g in results.groupby("target", sort=False):
+        r = rank[g.index]
+        best_auc = np.lexsort((r.to_numpy(), -g["shadow_auc"].fillna(-1).to_numpy()))[0]
+        sh_auc = -g["shadow_auc"].fillna(-1).to_numpy()
+        best_eps = np.lexsort((r.to_numpy(), sh_auc, -g["shadow_epsilon_lb"].to_numpy()))[0]
+        results.loc[g.index[best_auc], "selected"] = True
+        results.loc[g.index[best_eps], "selected_epsilon"] = True
+    return results
+
+
+def _finite(v: Any) -> float | None:
+    return None if v is None or not np.isfinite(v) else float(v)
 
 
 def aggregate(results: pd.DataFrame) -> dict[str, Any]:
-    """Worst target and mean over targets; a target's risk is its strongest attack."""
-    out: dict[str, Any] = {"worst": {}, "mean": {}, "per_attack": {}}
+    """Per target its shadow-selected attack; ``worst`` = the worst of the k audited
+    targets, ``mean`` = the mean over targets; ``per_attack`` for information."""
+    k = int(results["target"].nunique())
+    out: dict[str, Any] = {
+        "selection": "per target, the attack with the best held-out shadow AUC (epsilon_lb: the best held-out "
+        "shadow bound); each value is that attack's metric on the evaluation sets",
+        "targets": k,
+        "worst": {},
+        "mean": {},
+        "per_attack": {},
+    }
     for m in METRICS:
-        best_per_target = results.groupby("target")[m].max()
-        i = results[m].idxmax()
-        out["worst"][m] = {
-            "value": float(results.loc[i, m]),
-            "target": int(results.loc[i, "target"]),
-            "attack": str(results.loc[i, "attack"]),
-        }
-        out["mean"][m] = float(best_per_target.mean())
+        chosen = results[results["selected_epsilon" if m == "epsilon_lb" else "selected"]]
+        vals = chosen[m].astype(float)
+        entry: dict[str, Any] = {"label": f"worst of {k} audited targets"}
+        if vals.notna().any():
+            i = vals.idxmax()
+            entry |= {"value": float(vals[i]), "target": int(chosen.loc[i, "target"]),
+                      "attack": str(chosen.loc[i, "attack"])}  # fmt: skip
+            lo_col, hi_col = INTERVALS.get(m, (None, None))
+            if lo_col in chosen and hi_col in chosen:
+                entry |= {"ci_low": _finite(chosen.loc[i, lo_col]), "ci_high": _finite(chosen.loc[i, hi_col])}
+        else:
+            entry |= {"value": None, "target": None, "attack": None,
+                      "note": str(chosen[f"{m}_note"].iloc[0]) if f"{m}_note" in chosen else "n/a"}  # fmt: skip
+        out["worst"][m] = entry
+        out["mean"][m] = _finite(vals.mean()) if vals.notna().all() else None
     for a, g in results.groupby("attack", sort=False):
-        out["per_attack"][a] = {f"{m}_worst": float(g[m].max()) for m in METRICS} | {
-            f"{m}_mean": float(g[m].mean()) for m in METRICS
+        out["per_attack"][a] = {f"{m}_worst": _finite(g[m].astype(float).max()) for m in METRICS} | {
+            f"{m}_mean": _finite(g[m].astype(float).mean()) for m in METRICS
         }
     return out
 
@@ -261,7 +263,10 @@ def summary_row(agg: dict[str, Any]) -> dict[str, Any]:
     w, mean = agg["worst"], agg["mean"]
     return {
         "audit_auc_worst": w["auc"]["value"],
+        "audit_auc_worst_ci_low": w["auc"].get("ci_low"),
+        "audit_auc_worst_ci_high": w["auc"].get("ci_high"),
         "audit_tpr_at_1pct_fpr_worst": w["tpr_at_1pct_fpr"]["value"],
+        "audit_tpr_at_10pct_fpr_worst": w["tpr_at_10pct_fpr"]["value"],
         "audit_epsilon_lb_worst": w["epsilon_lb"]["value"],
         "audit_auc_mean": mean["auc"],
         "audit_epsilon_lb_mean": mean["epsilon_lb"],
@@ -269,6 +274,7 @@ def summary_row(agg: dict[str, Any]) -> dict[str, Any]:
         "audit_advantage_worst": w["advantage"]["value"],
         "audit_worst_target": w["auc"]["target"],
         "audit_worst_attack": w["auc"]["attack"],
+        "audit_targets": agg["targets"],
     }
 
 

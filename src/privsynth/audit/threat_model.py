@@ -3,14 +3,19 @@
 The real data (the training split, index ``row_id``) minus the targets (and any
 exact duplicate of a target, so membership is well defined) is split at random
 into two disjoint halves: the attacker's **auxiliary pool** and the **evaluation
-pool**.  From each, training sets of ``n`` rows are drawn in **pairs**: both sets
-of a pair share the same ``n`` base rows, and every target replaces the base row
-at its own random position in exactly one of the two sets (which one is a fair
-coin per target).  So for every target each pair is one "in" and one "out"
-training set that differ in that target alone, as in TAPAS; with k targets the
-same pairs serve all of them (membership of different targets is independent),
-which makes the cost independent of k.  Sets from the auxiliary pool train the
-attacks ("shadow" sets); sets from the evaluation pool measure them ("eval").
+pool**.  From each, training sets are drawn in **pairs**: both sets of a pair
+share the same ``n - k`` base rows, and every target is *added* to exactly one
+of the two sets (which one is a fair coin per target), so a set holds between
+``n - k`` and ``n`` rows.  For each target, its "in" set is its "out" set's
+base plus the target (plus other targets whose coins are independent of this
+one's): **add/remove adjacency**, the neighbouring relation DP-SGD accountants
+(Opacus, MOSTLY AI) certify, so the audited bound is comparable with their
+epsilon.  (TAPAS replaces a random record by the target instead: replace-one
+adjacency, under which an (eps, delta)-DP mechanism is only (2 eps,
+(1 + e^eps) delta)-DP.)  With k targets the same pairs serve all of them,
+which makes the cost independent of k; TAPAS too reuses its training sets for
+every target.  Sets from the auxiliary pool train the attacks ("shadow" sets);
+sets from the evaluation pool measure them ("eval").
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "n_eval": 50,
     "targets": {"outliers": 2, "random": 1, "ids": []},
     "seed": 0,
-    "attacks": ["groundhog", "closest_distance", "density"],
+    "attacks": None,
     "attack_options": {},
     "batch_size": 100,
     "confidence": 0.95,
@@ -62,7 +67,7 @@ class AuditProtocol:
     random: int = 1
     ids: tuple[int, ...] = ()
     seed: int = 0
-    attacks: tuple[str, ...] = ("groundhog", "closest_distance", "density")
+    attacks: tuple[str, ...] | None = None  # None: each generator's ``audit_attacks``
     attack_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     batch_size: int = 100
     confidence: float = 0.95
@@ -83,7 +88,7 @@ class AuditProtocol:
             random=int(t["random"]),
             ids=tuple(int(i) for i in t["ids"]),
             seed=int(c["seed"]),
-            attacks=tuple(c["attacks"]),
+            attacks=None if c["attacks"] is None else tuple(c["attacks"]),
             attack_options={k: dict(v) for k, v in dict(c["attack_options"] or {}).items()},
             batch_size=int(c["batch_size"]),
             confidence=float(c["confidence"]),
@@ -96,11 +101,19 @@ class AuditProtocol:
             raise ConfigError(f"{self.where}.targets: no targets (set outliers/random above 0 or list ids)")
         if len(set(self.ids)) != len(self.ids):
             raise ConfigError(f"{self.where}.targets.ids: row ids are listed twice")
-        if self.k > self.n:
-            raise ConfigError(f"{self.where}.n: {self.n} rows cannot hold {self.k} targets; raise n")
+        if self.k >= self.n:
+            raise ConfigError(f"{self.where}.n: {self.n} rows cannot hold {self.k} targets and a base row; raise n")
         from .attacks import make_attacks
 
-        make_attacks(self.attacks, self.attack_options, self.where)  # validates names and options
+        make_attacks(self.attacks or [], self.attack_options, self.where)  # validates names and options
+
+    def attacks_for(self, generator_cls: type | None) -> list[str]:
+        """The configured attacks, else the generator family's defaults (``audit_attacks``)."""
+        if self.attacks is not None:
+            return list(self.attacks)
+        from ..generators.base import Generator
+
+        return list(getattr(generator_cls, "audit_attacks", Generator.audit_attacks))
 
     @property
     def k(self) -> int:
@@ -133,13 +146,14 @@ class AuditProtocol:
             "seed": self.seed,
         }
 
-    def attack_slice(self) -> dict[str, Any]:
+    def attack_slice(self, generator_cls: type | None = None) -> dict[str, Any]:
         return {
             "where": self.where,
-            "attacks": list(self.attacks),
+            "attacks": self.attacks_for(generator_cls),
             "attack_options": {k: dict(v) for k, v in self.attack_options.items()},
             "confidence": self.confidence,
             "m": self.sample_size,
+            "seed": self.seed,
         }
 
 
@@ -274,25 +288,24 @@ class TargetedMIA:
         rest = rng.permutation(rest)
         half = len(rest) // 2
         attacker_pool, eval_pool = np.sort(rest[:half]), np.sort(rest[half:])
-        if len(eval_pool) < protocol.n or len(attacker_pool) < protocol.n:
+        k = len(targets)
+        if len(eval_pool) < protocol.n - k or len(attacker_pool) < protocol.n - k:
             raise ConfigError(
-                f"{protocol.where}.n: {protocol.n} rows per training set, but each pool has only "
-                f"{min(len(attacker_pool), len(eval_pool))} rows (half the training split without the "
-                f"targets); lower n"
+                f"{protocol.where}.n: {protocol.n} rows per training set ({protocol.n - k} base rows), "
+                f"but each pool has only {min(len(attacker_pool), len(eval_pool))} rows (half the training "
+                f"split without the targets); lower n"
             )
         target_ids = np.array([t.row_id for t in targets], dtype=np.int64)
-        k = len(targets)
         rows = []
         set_id = 0
         for role, pool, n_pairs in (("shadow", attacker_pool, protocol.n_shadow), ("eval", eval_pool, protocol.n_eval)):
             for pair in range(n_pairs):
-                base = rng.choice(pool, protocol.n, replace=False)
-                positions = rng.choice(protocol.n, k, replace=False)
-                side = rng.integers(0, 2, k)  # which set of the pair holds each target
+                base = rng.choice(pool, protocol.n - k, replace=False)
+                side = rng.integers(0, 2, k)  # which set of the pair each target is added to
                 for s in (0, 1):
                     member = side == s
-                    r = base.copy()
-                    r[positions[member]] = target_ids[member]
+                    # base rows first, then this set's targets (generators see the rows shuffled or not at all)
+                    r = np.concatenate([base, target_ids[member]])
                     seed = int(np.random.SeedSequence([protocol.seed, 3, set_id]).generate_state(1)[0] >> 1)
                     rows.append(
                         {"set_id": set_id, "role": role, "pair": pair, "seed": seed, "rows": r,
@@ -301,9 +314,9 @@ class TargetedMIA:
                     set_id += 1
         sets = pd.DataFrame(rows)
         log.info(
-            "threat model: %d targets (%s), pools %d/%d rows, %d shadow + %d eval pairs of n=%d",
+            "threat model: %d targets (%s), pools %d/%d rows, %d shadow + %d eval pairs of n-k=%d base rows + targets",
             k, ", ".join(f"{t.row_id}:{t.selection}" for t in targets),
-            len(attacker_pool), len(eval_pool), protocol.n_shadow, protocol.n_eval, protocol.n,
+            len(attacker_pool), len(eval_pool), protocol.n_shadow, protocol.n_eval, protocol.n - k,
         )  # fmt: skip
         return cls(targets, attacker_pool, eval_pool, sets)
 

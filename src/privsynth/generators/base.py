@@ -27,6 +27,11 @@ class Generator(ABC):
     description: ClassVar[str] = ""
     #: whether the generator can use a GPU (then ``gpu`` in its settings is honoured)
     uses_gpu: ClassVar[bool] = False
+    #: the privacy audit's attacks for this family when ``audit.attacks`` is not set
+    #: (privsynth.audit.attacks registry; docs/audit.md)
+    audit_attacks: ClassVar[tuple[str, ...]] = ("groundhog", "closest_distance", "exact_match", "density")
+    #: set by the audit's shadow fits: skip what only a release needs (exports, reports)
+    for_audit: bool = False
 
     def __init__(self, workdir: str | Path | None = None, threads: int = 1) -> None:
         # A private scratch directory for this job (model files, engine state).

@@ -136,6 +136,8 @@ def _model_max_positions(model: Any) -> int | None:
 
 class GReaTGenerator(Generator):
     name = "great"
+    # LLM generators write rows as text and copy digit strings: add the string-distance attack.
+    audit_attacks = (*Generator.audit_attacks, "levenshtein")
     description = "GReaT: a causal LLM fine-tuned on rows rendered as text (be-great)"
     uses_gpu = True
 

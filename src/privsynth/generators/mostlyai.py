@@ -261,6 +261,8 @@ class MostlyAIGenerator(Generator):
             self.training["epsilon"], self.training["delta"],
         )  # fmt: skip
         self._check_max_epsilon()
+        if self.for_audit:  # an audit's shadow fit only samples: no generator zip
+            return
         g.export_to_file(self.export_path)
         log.info("exported generator to %s (%.1f MB)", self.export_path, self.export_path.stat().st_size / 1e6)
 

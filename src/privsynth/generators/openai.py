@@ -252,6 +252,8 @@ def _public_url(url: str) -> str:
 
 class OpenAIGenerator(Generator):
     name = "openai"
+    # LLM generators write rows as text and copy digit strings: add the string-distance attack.
+    audit_attacks = (*Generator.audit_attacks, "levenshtein")
     description = "LLM (OpenAI-compatible API) prompted with the schema and real example rows"
 
     @classmethod
@@ -284,6 +286,7 @@ class OpenAIGenerator(Generator):
         self._rng = np.random.default_rng(seed)
         self._train_keys = set(self._keys(self._train))
         self._sent: set[int] = set()  # training row positions sent in prompts
+        self._unsent = False  # the last request never reached the server (connection refused)
         self._m: dict[str, Any] = {}
         url = self._s["base_url"]
         if urlsplit(url).scheme == "http" and urlsplit(url).hostname not in ("localhost", "127.0.0.1", "::1"):
@@ -327,6 +330,7 @@ class OpenAIGenerator(Generator):
             api_model_reported=None,
             api_requests=0,
             api_retries=0,
+            http_requests=0,
             malformed_replies=0,
             prompt_tokens=0,
             completion_tokens=0,
@@ -343,11 +347,22 @@ class OpenAIGenerator(Generator):
             cost_usd=None,
             api_wall_seconds=0.0,
         )
+        # Every HTTP attempt (first tries and the client's retries) and every reply, counted
+        # where they happen, so the accounting holds when a request finally fails too.
+        http = {"attempts": 0, "replies": 0}
+
+        def _on_request(_request: Any) -> None:
+            http["attempts"] += 1
+
+        def _on_response(_response: Any) -> None:
+            http["replies"] += 1
+
         client = openai.OpenAI(
             api_key=key,
             base_url=s["base_url"],
             timeout=float(s["request_timeout"]),
             max_retries=int(s["max_retries"]),
+            http_client=openai.DefaultHttpxClient(event_hooks={"request": [_on_request], "response": [_on_response]}),
         )
         where = f"{_public_url(s['base_url'])} (model {s['model']})"
         log.info("openai: asking %s for %d valid rows, %d per request", where, n, s["rows_per_request"])
@@ -377,10 +392,20 @@ class OpenAIGenerator(Generator):
                         f"max_total_tokens={s['max_total_tokens']} ({self._tally()}); raise max_total_tokens"
                     )
                 i = m["api_requests"] + 1
-                self._sent.update(int(j) for j in shown)
-                resp, retries = self._request(client, openai, messages, i)
+                before = dict(http)
+                self._unsent = False
+                try:
+                    resp, _ = self._request(client, openai, messages, i)
+                finally:
+                    # Retries = attempts beyond the first, also for a request that failed in the end.
+                    # Rows count as sent once the server got the prompt: a reply came back, or the
+                    # failure was not a connection that never opened.
+                    attempts = http["attempts"] - before["attempts"]
+                    m["http_requests"] += attempts
+                    m["api_retries"] += max(attempts - 1, 0)
+                    if http["replies"] > before["replies"] or (attempts and not self._unsent):
+                        self._sent.update(int(j) for j in shown)
                 m["api_requests"] = i
-                m["api_retries"] += retries
                 m["rows_requested"] += want
                 text, finish = self._account(resp, messages)
                 if resp.usage is not None and resp.usage.prompt_tokens:
@@ -470,6 +495,7 @@ class OpenAIGenerator(Generator):
             ) from None
         except openai.APIConnectionError as exc:
             cause = exc.__cause__ or exc
+            self._unsent = type(cause).__name__ in ("ConnectError", "ConnectionRefusedError")
             raise GeneratorError(
                 f"openai: cannot reach {_public_url(s['base_url'])} after max_retries={s['max_retries']} "
                 f"retries ({type(cause).__name__}); check base_url"
@@ -542,10 +568,12 @@ class OpenAIGenerator(Generator):
             return
         cost = f", cost ${m['cost_usd']:.4f}" if m.get("cost_usd") is not None else ""
         log.info(
-            "openai accounting: %d requests (%d retries), %d prompt + %d completion tokens%s%s, "
-            "%d training rows sent, %.1f s",
+            "openai accounting: %d HTTP requests (%d answered prompts, %d retries, %d malformed replies), "
+            "%d prompt + %d completion tokens%s%s, %d training rows sent, %.1f s",
+            m["http_requests"],
             m["api_requests"],
             m["api_retries"],
+            m["malformed_replies"],
             m["prompt_tokens"],
             m["completion_tokens"],
             " (estimated)" if m["tokens_estimated"] else "",

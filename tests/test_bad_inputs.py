@@ -1,0 +1,364 @@
+"""Bad inputs, one table row each: the exact one-line message, and nothing left behind.
+
+Config rows run the checks the workflow runs at start-up (common.smk) in-process;
+data rows call the job functions with plain paths.  A few rows go through real
+Snakemake where the behaviour is Snakemake's: which config files it loaded
+(duplicate keys, a --configfile without datasets:) and what a failed job leaves
+(its log's last line; nothing marked complete, so the next run redoes the job).
+"""
+
+from __future__ import annotations
+
+import copy
+import gzip
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from conftest import REPO, run_snakemake, tiny_config, write_config
+
+from privsynth import __main__ as cli
+from privsynth import config as config_checks
+from privsynth import jobs
+from privsynth.audit.plan import AuditPlan
+from privsynth.config import Grid
+from privsynth.datasets import CENSUS_ENV
+from privsynth.errors import ConfigError, PrivsynthError
+from privsynth.io import sha256_file
+
+SCHEMA = REPO / "config" / "schema.yaml"
+
+
+def base_config() -> dict[str, Any]:
+    return tiny_config(wdbc={"source": {"kind": "wdbc"}, "target": "target", "generators": {"copy": {"default": {}}}})
+
+
+def check_config(cfg: dict[str, Any], files: list[Path] = ()) -> None:  # type: ignore[assignment]
+    """What workflow/rules/common.smk and audit_common.smk do before any job runs."""
+    from snakemake.utils import validate
+
+    config_checks.check_config_files(list(files))
+    config_checks.check_has_datasets(cfg, list(files))
+    config_checks.validate_config(cfg, validate, SCHEMA)
+    grid = Grid(cfg, validate)
+    AuditPlan(cfg, grid)
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def mutate(cfg: dict[str, Any]) -> None:
+        *parents, last = path.split("/")
+        d = cfg
+        for p in parents:
+            d = d.setdefault(p, {})
+        if value is _DELETE:
+            del d[last]
+        else:
+            d[last] = copy.deepcopy(value)
+
+    return mutate
+
+
+_DELETE = object()
+WDBC = "datasets/wdbc"
+
+# --- config (items 10, 11, 12) -----------------------------------------------------------
+
+CONFIG_ROWS = [
+    ("unknown top-level key", _set("bogus", 1), "bogus: Additional properties are not allowed ('bogus' was unexpected)"),
+    ("unknown nested key", _set(f"{WDBC}/split", {"holdout": 0.3}),
+     "datasets.wdbc.split.holdout: Additional properties are not allowed ('holdout' was unexpected)"),
+    ("wrong type", _set("seed", "x"), "seed: 'x' is not of type 'integer'"),
+    ("out of range", _set(f"{WDBC}/split", {"holdout_fraction": 2}),
+     "datasets.wdbc.split.holdout_fraction: 2 is greater than or equal to the maximum of 1"),
+    ("missing source", _set(f"{WDBC}/source", _DELETE), "datasets.wdbc.source: 'source' is a required property"),
+    ("unknown source kind", _set(f"{WDBC}/source", {"kind": "xls"}),
+     "datasets.wdbc.source.kind: 'xls' is not one of ['census', 'wdbc', 'csv']"),
+    ("bad dataset name", _set("datasets/bad name", {"source": {"kind": "wdbc"}}),
+     "datasets.bad name: 'bad name' does not match '^[A-Za-z0-9][A-Za-z0-9_.-]*$'"),
+    ("no datasets at all", _set("datasets", {}), "datasets: {} should be non-empty"),
+    ("dataset named like the summary", _set("datasets/summary.csv", {"source": {"kind": "wdbc"}}),
+     "datasets.summary.csv: the name is reserved (results/summary.csv is the summary table); rename the dataset"),
+    ("dataset named like the report folder", _set("datasets/report", {"source": {"kind": "wdbc"}}),
+     "datasets.report: the name is reserved (results/report is the report folder); rename the dataset"),
+    ("setting named like the mostlyai comparison", _set(f"{WDBC}/generators/mostlyai", {"comparison.csv": {}}),
+     "datasets.wdbc.generators.mostlyai.comparison.csv: the name is reserved (results/wdbc/mostlyai/comparison.csv "
+     "is the mostlyai DP comparison table); rename the setting"),
+    ("unknown setting key", _set(f"{WDBC}/generators/copy/x", {"typo_key": 1}),
+     "datasets.wdbc.generators.copy.x.typo_key: Additional properties are not allowed ('typo_key' was unexpected)"),
+    ("noise_multiplier 0", _set(f"{WDBC}/generators/mostlyai", {"dp": {"differential_privacy": {"noise_multiplier": 0}}}),
+     "datasets.wdbc.generators.mostlyai.dp.differential_privacy.noise_multiplier: 0 is less than or equal to the "
+     "minimum of 0"),
+    ("audit names a missing cell while off", _set(f"{WDBC}/audit", {"enabled": False, "generators": ["marginals"]}),
+     "datasets.wdbc.audit.generators: 'marginals' is not in datasets.wdbc.generators (copy/default)"),
+    ("csv without a path", _set(f"{WDBC}/source", {"kind": "csv"}), "datasets.wdbc.source.path: required for kind 'csv'"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("mutate", "message"), [r[1:] for r in CONFIG_ROWS], ids=[r[0] for r in CONFIG_ROWS])
+def test_bad_config_one_line(mutate: Callable[[dict[str, Any]], None], message: str) -> None:
+    cfg = base_config()
+    mutate(cfg)
+    with pytest.raises(ConfigError) as err:
+        check_config(cfg)
+    assert str(err.value) == message
+    assert "\n" not in str(err.value)
+
+
+def test_census_env_var_pointing_nowhere_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = tmp_path / "census.csv.gz"
+    monkeypatch.setenv(CENSUS_ENV, str(missing))
+    cfg = tiny_config(census={"source": {"kind": "census"}, "generators": {"copy": {"default": {}}}})
+    with pytest.raises(ConfigError) as err:
+        check_config(cfg)
+    assert str(err.value) == (
+        f"PRIVSYNTH_CENSUS={missing}: file not found (datasets.census has no source.path, so privsynth reads the "
+        "census from that environment variable); point PRIVSYNTH_CENSUS at a local census.csv.gz, or unset it to download"
+    )
+
+
+# --- config files (items 8, 9, 12) --------------------------------------------------------
+
+DUPLICATE = """\
+datasets:
+  wdbc:
+    source: {kind: wdbc}
+    generators:
+      copy:
+        default: {}
+      copy:
+        other: {}
+"""
+FILE_ROWS = [
+    ("duplicate key", DUPLICATE,
+     "datasets.wdbc.generators.copy: duplicate key in {f} line 7 (first on line 5); YAML would silently keep only "
+     "the last one: merge the two or rename one"),
+    ("duplicate top-level key", "seed: 1\ndatasets: {wdbc: {source: {kind: wdbc}}}\nseed: 2\n",
+     "seed: duplicate key in {f} line 3 (first on line 1); YAML would silently keep only the last one: merge the two "
+     "or rename one"),
+    ("unclosed flow mapping", "datasets:\n  wdbc: {source: {kind: wdbc}\n",
+     "{f}:3:1: YAML syntax error: expected ',' or '}}', but got '<stream end>' (while parsing a flow mapping on "
+     "line 2); fix the file there"),
+    ("tab indentation", "datasets:\n  wdbc:\n\tsource: {kind: wdbc}\n",
+     "{f}:3:1: YAML syntax error: found character '\\t' that cannot start any token; fix the file there"),
+    ("no datasets in a --configfile", "seed: 3\n",
+     "datasets: missing in {f}; a --configfile replaces config/config.yaml instead of being merged into it, so it "
+     "must list the datasets to run (copy them from config/config.yaml)"),
+    ("not a mapping", "- a\n- b\n", "config file {f}: the top level must be a mapping of keys, not list"),
+    ("not UTF-8", b"seed: 1\n# caf\xe9\n", "config file {f} is not UTF-8 text (byte 0xe9 at offset 13); save it as UTF-8"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "message"), [r[1:] for r in FILE_ROWS], ids=[r[0] for r in FILE_ROWS])
+def test_bad_config_file_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str | bytes, message: str
+) -> None:
+    f = tmp_path / "my.yaml"
+    f.write_bytes(text if isinstance(text, bytes) else text.encode())
+    assert cli.main(["check", str(f)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"invalid config: {message.format(f=f)}"]
+
+
+def test_missing_config_file_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "typo.yaml"
+    assert cli.main(["snakemake", "--cores", "1", "--configfile", str(f), "-n"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"invalid config: config file {f} not found; pass an existing file to --configfile"
+    ]
+
+
+def test_configfile_args_are_found() -> None:
+    argv = ["-n", "--configfile", "a.yaml", "b.yaml", "--cores", "2", "--configfile=c.yaml", "--configfiles", "d.yaml"]
+    assert cli.configfile_args(argv) == ["a.yaml", "b.yaml", "c.yaml", "d.yaml"]
+
+
+# --- through Snakemake: what it loaded, and that nothing starts -----------------------------
+
+
+def _snakemake_config_error(tmp_path: Path, args: list[str]) -> list[str]:
+    proc = run_snakemake(tmp_path, None, *args, "-n", check=False)
+    out = (proc.stdout + proc.stderr).splitlines()
+    assert proc.returncode != 0
+    assert not (tmp_path / "results").exists()
+    assert not list((tmp_path / ".snakemake").glob("metadata/*"))
+    return [line for line in out if line.startswith("invalid config: ")]
+
+
+def test_snakemake_rejects_duplicate_keys_and_a_config_without_datasets(tmp_path: Path) -> None:
+    dup = tmp_path / "dup.yaml"
+    dup.write_text(DUPLICATE)
+    assert _snakemake_config_error(tmp_path, ["--configfile", str(dup)]) == [
+        f"invalid config: datasets.wdbc.generators.copy: duplicate key in {dup} line 7 (first on line 5); YAML would "
+        "silently keep only the last one: merge the two or rename one"
+    ]
+    # Item 9: without datasets: the file is not merged into the default grid.
+    partial = tmp_path / "partial.yaml"
+    partial.write_text("seed: 3\nqa: {enabled: false}\n")
+    assert _snakemake_config_error(tmp_path, ["--configfile", str(partial)]) == [
+        f"invalid config: datasets: missing in {partial}; a --configfile replaces config/config.yaml instead of being "
+        "merged into it, so it must list the datasets to run (copy them from config/config.yaml)"
+    ]
+    # --config alone (no file) still adjusts the default config.
+    from test_workflow import _planned
+
+    planned = _planned(run_snakemake(tmp_path, None, "--config", "seed=3", "-n"))
+    assert planned["fetch_data"] == 2 and planned["summary"] == 1
+
+
+def test_snakemake_schema_error_is_one_short_line(tmp_path: Path) -> None:
+    cfg = base_config()
+    cfg["bogus"] = 1
+    proc = run_snakemake(tmp_path, cfg, "-n", check=False)
+    out = (proc.stdout + proc.stderr).splitlines()
+    assert proc.returncode != 0
+    assert "invalid config: bogus: Additional properties are not allowed ('bogus' was unexpected)" in out
+    assert len(out) < 10, out  # was the whole schema (650 lines)
+
+
+def test_snakemake_rejects_a_dataset_named_like_a_pipeline_file(tmp_path: Path) -> None:
+    cfg = tiny_config(**{"summary.csv": {"source": {"kind": "wdbc"}, "generators": {"copy": {"default": {}}}}})
+    write_config(tmp_path, cfg)
+    assert _snakemake_config_error(tmp_path, ["--configfile", str(tmp_path / "config.yaml")]) == [
+        "invalid config: datasets.summary.csv: the name is reserved (results/summary.csv is the summary table); "
+        "rename the dataset"
+    ]
+
+
+# --- data (items 2, 12): the job fails with one line and writes nothing --------------------
+
+
+def _csv(tmp: Path, text: str | bytes, name: str = "data.csv") -> Path:
+    p = tmp / name
+    p.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return p
+
+
+def _truncated_gzip(tmp: Path) -> Path:
+    p = tmp / "data.csv.gz"
+    whole = gzip.compress(("a,b\n" + "".join(f"{i},{i % 3}\n" for i in range(2000))).encode())
+    p.write_bytes(whole[: len(whole) // 2])
+    return p
+
+
+def _fetch_row(make: Callable[[Path], Path], extra: dict[str, Any] | None = None, checksum: bool = False):
+    def run(tmp: Path) -> tuple[Callable[[], None], list[Path], Path]:
+        src = make(tmp)
+        source = {"kind": "csv", "path": str(src), **(extra or {})}
+        if checksum:
+            source["sha256"] = sha256_file(src)
+        out = tmp / "out" / "raw.parquet"
+        return (lambda: jobs.fetch(str(out), {"dataset": "t", "source": source})), [out], src
+
+    return run
+
+
+def _raw_frame(n: int = 200) -> pd.DataFrame:
+    return pd.DataFrame({
+        "age": [20 + i % 50 for i in range(n)],
+        "job": [["a", "b", "c"][i % 3] for i in range(n)],
+        "label": [["yes", "no"][i % 2] for i in range(n)],
+        "email": [f"person{i}@example.org" for i in range(n)],
+        "score": [i / 7 for i in range(n)],
+        "const": ["x"] * n,
+    })  # fmt: skip
+
+
+def _prepare_row(target: str | None, schema: dict[str, Any] | None = None, drop_email: bool = True):
+    def run(tmp: Path) -> tuple[Callable[[], None], list[Path], Path]:
+        raw = tmp / "raw.parquet"
+        _raw_frame().to_parquet(raw)
+        sch = copy.deepcopy(schema or {})
+        if drop_email:
+            sch.setdefault("drop", []).append("email")
+        job = {"dataset": "t", "split": {"holdout_fraction": 0.2, "seed": 42}, "max_rows": None, "schema": sch,
+               "target": target}  # fmt: skip
+        outs = [tmp / "out" / n for n in ("train.parquet", "holdout.parquet", "schema.json")]
+        return (lambda: jobs.prepare(str(raw), *map(str, outs), job)), outs, raw
+
+    return run
+
+
+DATA_ROWS = [
+    ("non-UTF-8 CSV", _fetch_row(lambda t: _csv(t, b"name,n\nJos\xe9,1\n")),
+     "{src}: not utf-8 text (byte 0xe9); set datasets.t.source.encoding to the file's encoding "
+     "(e.g. latin-1 or cp1252)"),
+    ("unknown encoding", _fetch_row(lambda t: _csv(t, "a,b\n1,2\n"), {"encoding": "klingon"}),
+     "datasets.t.source.encoding: unknown encoding 'klingon' (e.g. utf-8, latin-1, cp1252)"),
+    ("truncated gzip, checksum matches", _fetch_row(_truncated_gzip, checksum=True),
+     "{src}: the compressed file is truncated or corrupt (Compressed file ended before the end-of-stream marker was "
+     "reached); its checksum matched datasets.t.source.sha256, so that checksum is of the damaged file too; download "
+     "a fresh copy"),
+    ("header-only CSV", _fetch_row(lambda t: _csv(t, "age,job,label\n")),
+     "{src}: a header (3 columns) but no data rows; point datasets.t.source.path at a file with data"),
+    ("empty file", _fetch_row(lambda t: _csv(t, "")),
+     "{src}: the file is empty; point datasets.t.source.path at the data"),
+    ("identifier column", _prepare_row("label", drop_email=False),
+     "column 'email' looks like an identifier (160 distinct values in 160 training rows): generators would copy its "
+     "real values into the synthetic data; remove it with datasets.t.schema.drop: [email], or keep it as a category "
+     "with an explicit datasets.t.schema.overrides.email (e.g. {{type: finite}})"),
+    ("drop names a missing column", _prepare_row("label", {"drop": ["nope"]}),
+     "datasets.t.schema.drop: no column 'nope' in the data (columns are: age, job, label, email, score, const)"),
+    ("override names a missing column", _prepare_row("label", {"overrides": {"nope": {"type": "finite"}}}),
+     "datasets.t.schema.overrides: no column 'nope' in the data (columns are: age, job, label, score, const)"),
+    ("drop removes the target", _prepare_row("label", {"drop": ["label"]}),
+     "datasets.t.schema.drop: 'label' is datasets.t.target; keep it or change the target"),
+    ("target absent", _prepare_row("income"),
+     "datasets.t.target: column 'income' is not in the data (columns: age, job, label, score, const); name one of "
+     "them or set it to null"),
+    ("target has one class", _prepare_row("const"),
+     "datasets.t.target: 'const' has a single value in the training split; ML utility needs at least two classes: "
+     "name another column or set it to null"),
+    ("target is continuous", _prepare_row("score"),
+     "datasets.t.target: 'score' has 160 distinct values; ML utility needs a class label (at most 50 classes): name "
+     "a label column or set it to null"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("make", "message"), [r[1:] for r in DATA_ROWS], ids=[r[0] for r in DATA_ROWS])
+def test_bad_data_one_line_and_nothing_written(tmp_path: Path, make, message: str) -> None:
+    run, outputs, src = make(tmp_path)
+    with pytest.raises(PrivsynthError) as err:
+        run()
+    assert str(err.value) == message.format(src=src)
+    assert "\n" not in str(err.value)
+    assert not any(p.exists() for p in outputs)
+    assert not list(tmp_path.rglob("*.part"))  # no half-written file either
+
+
+def test_encoding_key_reads_a_latin1_file(tmp_path: Path) -> None:
+    src = _csv(tmp_path, "name,n\nJosé,1\nZoë,2\n".encode("latin-1"))
+    out = tmp_path / "raw.parquet"
+    jobs.fetch(str(out), {"dataset": "t", "source": {"kind": "csv", "path": str(src), "encoding": "latin-1"}})
+    assert pd.read_parquet(out)["name"].tolist() == ["José", "Zoë"]
+
+
+def test_identifier_column_is_accepted_with_an_explicit_override(tmp_path: Path) -> None:
+    run, outputs, _ = _prepare_row("label", {"overrides": {"email": {"type": "finite"}}}, drop_email=False)(tmp_path)
+    run()
+    assert all(p.exists() for p in outputs)
+
+
+@pytest.mark.slow
+def test_failed_job_logs_the_line_and_is_redone_next_run(tmp_path: Path) -> None:
+    """Through Snakemake: fetch succeeds, prepare_data stops on the identifier; the rerun redoes only prepare_data."""
+    from test_workflow import _planned
+
+    csv = tmp_path / "people.csv"
+    _raw_frame().to_csv(csv, index=False)
+    cfg = tiny_config(people={"source": {"kind": "csv", "path": str(csv)}, "target": "label",
+                              "generators": {"copy": {"default": {}}}})  # fmt: skip
+    proc = run_snakemake(tmp_path, cfg, "--until", "prepare_data", check=False)
+    assert proc.returncode != 0
+    last = (tmp_path / "results/logs/prepare_data/people.log").read_text().strip().splitlines()[-1]
+    assert last == (
+        "ERROR: column 'email' looks like an identifier (160 distinct values in 160 training rows): generators would "
+        "copy its real values into the synthetic data; remove it with datasets.people.schema.drop: [email], or keep it "
+        "as a category with an explicit datasets.people.schema.overrides.email (e.g. {type: finite})"
+    )
+    assert not list((tmp_path / "results/people/data").glob("train*"))
+    assert not list((tmp_path / "results/people/data").glob("schema*"))
+    # Nothing marked complete: the next run redoes prepare_data (and keeps the fetched raw data).
+    planned = _planned(run_snakemake(tmp_path, cfg, "-n", "--until", "prepare_data"))
+    assert planned == {"prepare_data": 1}, planned
