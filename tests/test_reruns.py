@@ -149,8 +149,8 @@ def test_code_identity_separates_rule_families(tmp_path, monkeypatch):
     wc = {"dataset": "census", "generator": "marginals", "setting": "default"}
     rules = sorted(identity.FAMILIES)
     before = {r: identity.code_identity(r, wc) for r in rules}
-    attacks = src / "audit/attacks.py"
-    attacks.write_text(attacks.read_text() + "\n_FIXED = 1\n")
+    attack = src / "audit/attacks/density.py"  # one attack of the attacks package
+    attack.write_text(attack.read_text() + "\n_FIXED = 1\n")
     after = {r: identity.code_identity(r, wc) for r in rules}
     assert [r for r in rules if before[r] != after[r]] == ["audit_attack"]
     # jobs.synthesize is part of every synthesis identity, jobs.summary_job only of the summary's.
@@ -223,3 +223,13 @@ def test_local_file_without_checksum_is_identified_by_content(tmp_path):
     assert "path" not in ida and len(ida["sha256"]) == 64
     b.write_text("x,y\n1,3\n")  # edited in place: other data, so it reruns
     assert source_identity("t", {"kind": "csv", "path": str(b)}) != ida
+
+
+def test_data_identity_keeps_how_the_bytes_are_read():
+    from privsynth.datasets import source_identity
+
+    sha = "a" * 64
+    base = {"kind": "csv", "path": "/x/t.csv", "sha256": sha}
+    assert source_identity("t", base) == source_identity("t", {**base, "path": "/elsewhere/t.csv"})
+    assert source_identity("t", base) != source_identity("t", {**base, "encoding": "latin-1"})
+    assert source_identity("t", base) != source_identity("t", {**base, "columns": ["a", "b"]})

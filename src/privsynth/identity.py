@@ -30,8 +30,9 @@ from typing import Any
 SRC = Path(__file__).resolve().parent
 
 # What the jobs of each rule run, as privsynth modules (paths below src/privsynth,
-# without .py), optionally narrowed to ``module:function`` (that function plus
-# whatever top-level code of the same module it refers to, transitively).
+# without .py; a package means all its modules), optionally narrowed to
+# ``module:function`` (that function plus whatever top-level code of the same
+# module it refers to, transitively).
 # ``{generator}`` is the module of the job's generator (built in or plug-in).
 # Plumbing that does not change results (io, errors, slurm, jobs.run, the
 # generator registry) is deliberately in no family.
@@ -55,7 +56,8 @@ FAMILIES: dict[str, list[str]] = {
     "audit_shadow_sets": ["audit/jobs:shadow_sets_job", "audit/threat_model", "audit/encoding", "schema"],
     "audit_fit": ["audit/jobs:fit_batch_job", "schema", "generators/base", "{generator}"],
     "audit_attack": [
-        "audit/jobs:attack_job", "audit/attacks", "audit/encoding", "audit/report", "audit/threat_model", "schema",
+        "audit/jobs:attack_job", "audit/attacks", "audit/encoding", "audit/report", "audit/stats",
+        "audit/threat_model", "schema",
     ],  # fmt: skip
     "audit_skipped": ["audit/jobs:skipped_job"],
     "summary": ["jobs:summary_job", "summary"],
@@ -165,7 +167,8 @@ def module_path(module: str, generator: str | None = None) -> Path:
         from . import generators
 
         return generators._plugins()[generator] / f"{generator}.py"
-    return SRC / f"{module}.py"
+    package = SRC / module
+    return package if package.is_dir() else SRC / f"{module}.py"
 
 
 def digest(entries: Iterable[str], generator: str | None = None) -> str:
@@ -174,12 +177,14 @@ def digest(entries: Iterable[str], generator: str | None = None) -> str:
     for entry in entries:
         module, _, func = entry.partition(":")
         path = module_path(module, generator)
-        tree = _tree(path)
-        nodes = _closure(tree, func) if func else tree.body
         label = module if module != "{generator}" else f"generator {generator}"
-        h.update(f"{label}:{func}\n".encode())
-        for node in nodes:
-            h.update(ast.dump(node, include_attributes=False).encode())
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for f in files:
+            tree = _tree(f)
+            nodes = _closure(tree, func) if func else tree.body
+            h.update(f"{label}/{f.relative_to(path).as_posix() if path.is_dir() else ''}:{func}\n".encode())
+            for node in nodes:
+                h.update(ast.dump(node, include_attributes=False).encode())
     return h.hexdigest()[:16]
 
 
