@@ -153,6 +153,7 @@ RESERVED_DATASETS = {
     "report": "the report folder",
     "logs": "the job logs folder",
     "summary.csv": "the summary table",
+    "partial": "the partial results of a failed run",
 }
 RESERVED_SETTINGS = {
     "comparison.csv": "the mostlyai DP comparison table",

@@ -20,9 +20,9 @@ full report is built, ``remove_superseded`` deletes ``results/partial``.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
-import shutil
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +37,7 @@ log = logging.getLogger("privsynth.partial")
 
 Key = tuple[str, str, str]
 PARTIAL_DIR = "partial"
+PARTIAL_FILES = ("summary.csv", "failed.csv", "index.html")
 # Files other than metrics.json that give a cell summary columns, when the grid's
 # own list (the workflow's SUMMARY_EXTRAS) is not at hand.
 DEFAULT_EXTRAS = ("utility.json", "audit/summary.json", "audit_skipped.json")
@@ -242,10 +243,13 @@ def remove_superseded(results_dir: str | Path = "results") -> bool:
     partial, full = results / PARTIAL_DIR, results / "report" / "index.html"
     if not partial.is_dir() or not full.is_file():
         return False
-    pages = [p for p in partial.iterdir() if p.is_file()]
-    if pages and max(p.stat().st_mtime for p in pages) > full.stat().st_mtime:
+    pages = [partial / name for name in PARTIAL_FILES if (partial / name).is_file()]
+    if not pages or max(p.stat().st_mtime for p in pages) > full.stat().st_mtime:
         return False
-    shutil.rmtree(partial, ignore_errors=True)
+    for p in pages:
+        p.unlink()
+    with contextlib.suppress(OSError):
+        partial.rmdir()  # only if nothing else is in it
     return True
 
 
