@@ -302,7 +302,8 @@ def main() -> int:
     out.write_text(json.dumps(summary, indent=1, default=str))
     print(json.dumps(summary, default=str))
     failed = [s for s in args.steps if isinstance(summary.get(s), dict) and "error" in summary[s]]
-    say(f"gpu_check done in {summary['total_seconds']:.0f} s; summary in {out}" + (f"; FAILED: {failed}" if failed else ""))
+    tail = f"; FAILED: {failed}" if failed else ""
+    say(f"gpu_check done in {summary['total_seconds']:.0f} s; summary in {out}{tail}")
     return 1 if failed else 0
 
 

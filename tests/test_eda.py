@@ -198,7 +198,8 @@ def test_reports_share_one_kernel_and_each_stays_self_contained(wdbc_small, chro
     # still be inlined in every page, not only in the first the kernel rendered.
     settings = {"sections": ["overview", "parallel_coordinates"], "timeout": 600}
     outs = [tmp_path / "first.html", tmp_path / "second.html"]
-    done = eda.eda_reports([(wdbc_small, outs[0], "first", ""), (wdbc_small.iloc[:80], outs[1], "second", "")], settings)
+    items = [(wdbc_small, outs[0], "first", ""), (wdbc_small.iloc[:80], outs[1], "second", "")]
+    done = eda.eda_reports(items, settings)
     assert [d["rows"] for d in done] == [200, 80]
     for out in outs:
         html = out.read_text()

@@ -262,17 +262,23 @@ class MostlyAIGenerator(Generator):
         self.export_path = base / "generator.zip"
         self.device = device_for(int(settings.get("gpu", 0) or 0))
         threads = str(max(1, int(self.threads)))
+        # torch's threads in the training subprocess. One by default: the model is small and
+        # its steps short, so a second OpenMP thread buys little on an idle machine, and on a
+        # busy one (load above the cores) its spin-waits made epochs ~9x slower (docs/mostlyai.md).
+        torch_threads = str(max(1, int(settings.get("torch_threads") or self.threads)))
         self.env = {
-            "OMP_NUM_THREADS": threads,
-            "MKL_NUM_THREADS": threads,
-            "OPENBLAS_NUM_THREADS": threads,
+            "OMP_NUM_THREADS": torch_threads,
+            "MKL_NUM_THREADS": torch_threads,
+            "OPENBLAS_NUM_THREADS": torch_threads,
             # joblib (engine analysis/encoding) uses cpu_count() - 1 workers.
             "LOKY_MAX_CPU_COUNT": str(int(threads) + 1),
             "TOKENIZERS_PARALLELISM": "false",
         }
         if self.device == "cpu":
             self.env["CUDA_VISIBLE_DEVICES"] = ""  # the engine picks CUDA whenever it sees one
-        log.info("device: %s, threads: %s, local_dir: %s", self.device, threads, self.local_dir)
+        log.info(
+            "device: %s, threads: %s (torch: %s), local_dir: %s", self.device, threads, torch_threads, self.local_dir
+        )
         cfg = {
             "name": "privsynth",
             "random_state": seed,
@@ -609,7 +615,7 @@ def comparison_markdown(df: pd.DataFrame, dataset: str) -> str:
             "than about the generator (a time cap counts seconds, so it depends on how busy the machine was):",
             "",
         ]
-        lines += [f"- {r['setting']}: {_cell(r['undertrained_reason'], 'undertrained_reason')}" for _, r in under.iterrows()]
+        lines += [f"- {r['setting']}: {_cell(r['undertrained_reason'], 'reason')}" for _, r in under.iterrows()]
     return "\n".join(lines) + "\n"
 
 
