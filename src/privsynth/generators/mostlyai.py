@@ -265,7 +265,8 @@ class MostlyAIGenerator(Generator):
         # torch's threads in the training subprocess. One by default: the model is small and
         # its steps short, so a second OpenMP thread buys little on an idle machine, and on a
         # busy one (load above the cores) its spin-waits made epochs ~9x slower (docs/mostlyai.md).
-        torch_threads = str(max(1, int(settings.get("torch_threads") or self.threads)))
+        tt = settings.get("torch_threads", 1)  # also when called without the schema's defaults
+        torch_threads = str(max(1, int(self.threads if tt is None else tt)))
         self.env = {
             "OMP_NUM_THREADS": torch_threads,
             "MKL_NUM_THREADS": torch_threads,
