@@ -191,3 +191,27 @@ def test_unknown_section_is_a_config_error(snakemake_runner) -> None:
     proc = snakemake_runner(cfg, "-n", check=False)
     assert proc.returncode != 0
     assert "histograms" in proc.stdout + proc.stderr
+
+
+def test_reports_share_one_kernel_and_each_stays_self_contained(wdbc_small, chromium, tmp_path) -> None:
+    # eda.batch: all synthetic sets of a dataset through one kernel; plotly.js must
+    # still be inlined in every page, not only in the first the kernel rendered.
+    settings = {"sections": ["overview", "parallel_coordinates"], "timeout": 600}
+    outs = [tmp_path / "first.html", tmp_path / "second.html"]
+    items = [(wdbc_small, outs[0], "first", ""), (wdbc_small.iloc[:80], outs[1], "second", "")]
+    done = eda.eda_reports(items, settings)
+    assert [d["rows"] for d in done] == [200, 80]
+    for out in outs:
+        html = out.read_text()
+        assert eda.remote_references(html) == [] and "pickle.loads" not in html
+        assert html.count("Plotly.newPlot(") == 1, out
+    dom, remote = open_offline(chromium, outs[1], tmp_path)
+    assert remote == [] and drawn_plotly_figures(dom) == 1
+
+
+def test_synthetic_reports_use_the_lighter_sections() -> None:
+    cfg = {"eda": {"sections": ["overview", "pairplot"], "synthetic_sections": ["overview"], "wide_columns": 20,
+                   "wide_skip": [], "max_rows": None, "timeout": 60}}  # fmt: skip
+    assert "synthetic_sections" not in eda.report_slice(cfg)  # the real report ignores them
+    assert eda.synthetic_settings(eda.report_slice(cfg, synthetic=True))["sections"] == ["overview"]
+    assert eda.synthetic_settings({"sections": ["pca"], "synthetic_sections": None})["sections"] == ["pca"]

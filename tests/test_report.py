@@ -276,3 +276,20 @@ def test_report_through_snakemake(tmp_path: Path, chromium: str) -> None:
     for f in ("summary.csv", "accuracy_vs_epsilon.svg", "mia_auc_vs_accuracy.svg", "epsilon_vs_audit.svg", "index.html"):
         assert any(n.endswith(f) for n in names), (f, names)
     assert "A point above the" in text or "point above the" in text.replace("\\n", " ")
+
+
+def test_report_flags_undertrained_cells_and_escapes_the_reason(tmp_path: Path) -> None:
+    df = fabricated_summary()
+    df["undertrained"] = [False, False, False, False, True]
+    df["undertrained_reason"] = [None, None, None, None, "stopped by the time cap after 1 epoch <b>&</b>"]
+    out = tmp_path / "results" / "report" / "index.html"
+    html = report.render(df, tmp_path / "results", out, {})
+    rows = {(r["cells"][1]["text"], r["cells"][2]["text"]): r for r in Page(html).tables["summary"]}
+    flagged = rows[("marginals", "default")]
+    assert "undertrained" in flagged["class"]
+    assert "UNDERTRAINED" in flagged["cells"][4]["text"]
+    assert not any("undertrained" in r["class"] for k, r in rows.items() if k != ("marginals", "default"))
+    assert 'id="undertrained"' in html
+    assert "after 1 epoch &lt;b&gt;&amp;&lt;/b&gt;" in html and "<b>&</b>" not in html
+    # summaries written before the flag existed: nothing flagged
+    assert not report.normalise(fabricated_summary())["undertrained"].any()

@@ -376,28 +376,38 @@ def live_content(html: str) -> tuple[list[str], list[str]]:
     return parser.found, parser.scripts
 
 
+def _run_sanitized(nb: Any, timeout: int, km: Any = None) -> str:
+    """Execute an edvart report notebook (in ``km`` if given), sanitize its outputs, return the HTML."""
+    import nbconvert
+
+    renderer = "pio.renderers.default = 'notebook'"
+    code = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"]
+    # Every code cell but the one that loads plotly.js (data-independent) can print data.
+    data_cells = [i for i in code if nb["cells"][i]["source"].strip() != renderer]
+    for i in code:
+        if nb["cells"][i]["source"].strip() == renderer:
+            # Figures then carry plotly's MIME type besides their HTML: how they are recognised.
+            nb["cells"][i]["source"] = "pio.renderers.default = 'plotly_mimetype+notebook'"
+    if km is None:
+        from nbconvert.preprocessors import ExecutePreprocessor
+
+        ExecutePreprocessor(timeout=timeout).preprocess(nb, {"metadata": {}})
+    else:
+        from nbclient import NotebookClient
+
+        NotebookClient(nb, km=km, timeout=timeout).execute()
+    sanitize_notebook(nb, data_cells)
+    return nbconvert.HTMLExporter(exclude_input=True).from_notebook_node(nb)[0]
+
+
 def _export_html_inert(
     report: Any, html_path: str, dataset_name: str, dataset_description: str, timeout: int
 ) -> None:
     """edvart's ``export_html`` with the executed notebook sanitized before conversion."""
     from unittest import mock
 
-    import nbconvert
-    from nbconvert.preprocessors import ExecutePreprocessor
-
     def export(self: Any, nb: Any, html_filepath: str, timeout: int = 120, **_: Any) -> None:
-        renderer = "pio.renderers.default = 'notebook'"
-        code = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"]
-        # Every code cell but the one that loads plotly.js (data-independent) can print data.
-        data_cells = [i for i in code if nb["cells"][i]["source"].strip() != renderer]
-        for i in code:
-            if nb["cells"][i]["source"].strip() == renderer:
-                # Figures then carry plotly's MIME type besides their HTML: how they are recognised.
-                nb["cells"][i]["source"] = "pio.renderers.default = 'plotly_mimetype+notebook'"
-        ExecutePreprocessor(timeout=timeout).preprocess(nb, {"metadata": {}})
-        sanitize_notebook(nb, data_cells)
-        html = nbconvert.HTMLExporter(exclude_input=True).from_notebook_node(nb)[0]
-        Path(html_filepath).write_text(html, encoding="utf-8")
+        Path(html_filepath).write_text(_run_sanitized(nb, timeout), encoding="utf-8")
 
     saved = os.environ.get("PYDEVD_DISABLE_FILE_VALIDATION")
     os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # as edvart: no debugger warning from frozen modules
@@ -454,6 +464,54 @@ def _private_jupyter(threads: int) -> Iterator[None]:
                     os.environ[k] = v
 
 
+@contextlib.contextmanager
+def shared_kernel(threads: int = 1) -> Iterator[Any]:
+    """One Jupyter kernel for several reports (``eda_report(..., kernel=km)``).
+
+    Starting a kernel and importing edvart, matplotlib, seaborn and plotly in it
+    is most of a small report's cost; the reports of all synthetic sets of a
+    dataset share one (``eda_reports``).
+    """
+    from jupyter_client.manager import KernelManager
+
+    with _private_jupyter(threads):
+        os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # as edvart does: no debugger warning
+        km = KernelManager(kernel_name="python3")
+        km.start_kernel()
+        try:
+            yield km
+        finally:
+            km.shutdown_kernel(now=True)
+
+
+def _report_notebook(report: Any, title: str, description: str) -> Any:
+    """The notebook edvart's ``Report.export_html`` executes: the pickled report, then ``report.show()``."""
+    import base64
+    import pickle
+
+    import nbformat.v4 as nbf4
+
+    data = base64.b85encode(pickle.dumps(report, fix_imports=False))
+    nb = nbf4.new_notebook()
+    nb["cells"].append(nbf4.new_markdown_cell(f"# {html_lib.escape(title)} Report\n{html_lib.escape(description)}"))
+    for code in (
+        "import base64",
+        "import pickle",
+        f"data = {data!r}\nreport = pickle.loads(base64.b85decode(data), fix_imports=False)",
+        "import plotly.io as pio",
+        "pio.renderers.default = 'notebook'",
+        "report.show()",
+    ):
+        nb["cells"].append(nbf4.new_code_cell(code))
+    return nb
+
+
+def _export_in_kernel(report: Any, raw: Path, title: str, description: str, timeout: int, km: Any) -> None:
+    """``report.export_html`` in an already running kernel (same notebook, same sanitizing exporter)."""
+    nb = _report_notebook(report, title, description)
+    raw.write_text(_run_sanitized(nb, timeout, km) + "\n", encoding="utf-8")
+
+
 def eda_report(
     df: pd.DataFrame,
     out_html: str | os.PathLike[str],
@@ -461,8 +519,13 @@ def eda_report(
     title: str,
     description: str = "",
     threads: int = 1,
+    kernel: Any = None,
 ) -> dict[str, Any]:
-    """Write an offline edvart report of ``df``; return what was done (sections, seconds, bytes)."""
+    """Write an offline edvart report of ``df``; return what was done (sections, seconds, bytes).
+
+    ``kernel``: a running kernel manager (``shared_kernel``) to execute the report
+    in; None = edvart starts and stops one for this report.
+    """
     import warnings
 
     sections = select_sections(df.shape[1], settings)
@@ -479,11 +542,15 @@ def eda_report(
     report = build_report(df, sections)
     timeout = int(settings.get("timeout", 3600))
     t0 = time.perf_counter()
-    with atomic_path(out_html) as tmp, _private_jupyter(threads), warnings.catch_warnings():
+    own_kernel = _private_jupyter(threads) if kernel is None else contextlib.nullcontext()
+    with atomic_path(out_html) as tmp, own_kernel, warnings.catch_warnings():
         warnings.simplefilter("ignore", category=FutureWarning)
         raw = tmp.with_name(tmp.name + ".raw.html")
         try:
-            _export_html_inert(report, str(raw), title, description, timeout)
+            if kernel is None:
+                _export_html_inert(report, str(raw), title, description, timeout)
+            else:
+                _export_in_kernel(report, raw, title, description, timeout, kernel)
             html = raw.read_text(encoding="utf-8")
         except Exception as exc:
             if type(exc).__name__ in ("CellTimeoutError", "TimeoutError"):
@@ -506,6 +573,30 @@ def eda_report(
     seconds = time.perf_counter() - t0
     log.info("EDA report: %.1f s, %.1f MB, sections %s", seconds, size / 1e6, sections)
     return {"seconds": round(seconds, 2), "bytes": size, "sections": sections, "rows": len(df)}
+
+
+def synthetic_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Report settings for synthetic sets: ``synthetic_sections`` (if set) instead of ``sections``."""
+    out = dict(settings)
+    if settings.get("synthetic_sections"):
+        out["sections"] = list(settings["synthetic_sections"])
+    return out
+
+
+def eda_reports(
+    items: Sequence[tuple[pd.DataFrame, str | os.PathLike[str], str, str]],
+    settings: Mapping[str, Any],
+    threads: int = 1,
+) -> list[dict[str, Any]]:
+    """Several reports ``(df, out_html, title, description)`` through ONE Jupyter kernel."""
+    done = []
+    t0 = time.perf_counter()
+    with shared_kernel(threads) as km:
+        log.info("kernel started in %.1f s", time.perf_counter() - t0)
+        for df, out_html, title, description in items:
+            done.append(eda_report(df, out_html, settings, title, description, threads, kernel=km))
+    log.info("%d EDA reports in %.1f s (one kernel)", len(done), time.perf_counter() - t0)
+    return done
 
 
 # --- real vs synthetic ----------------------------------------------------------
@@ -775,20 +866,37 @@ def comparison_page(
 # --- Snakemake adapters -----------------------------------------------------------
 
 
+def _synthetic_title(meta: Mapping[str, Any], df: pd.DataFrame) -> tuple[str, str]:
+    title = f"{meta['dataset']} / {meta['generator']} / {meta['setting']} (synthetic)"
+    description = f"{len(df)} synthetic rows."
+    if meta.get("positive_control"):
+        description += " POSITIVE CONTROL: these rows are the training data itself."
+    return title, description
+
+
 def eda_job(sm: Any) -> None:
     from .io import read_json
 
     df = pd.read_parquet(sm.input.data)
+    settings = sm.params.eda
     if "metrics" in sm.input.keys():
-        meta = read_json(sm.input.metrics)
-        title = f"{meta['dataset']} / {meta['generator']} / {meta['setting']} (synthetic)"
-        description = f"{len(df)} synthetic rows."
-        if meta.get("positive_control"):
-            description += " POSITIVE CONTROL: these rows are the training data itself."
+        title, description = _synthetic_title(read_json(sm.input.metrics), df)
+        settings = synthetic_settings(settings)
     else:
         title = f"{sm.wildcards.dataset} training split (real)"
         description = f"{len(df)} real training rows."
-    eda_report(df, sm.output.html, sm.params.eda, title=title, description=description, threads=sm.threads)
+    eda_report(df, sm.output.html, settings, title=title, description=description, threads=sm.threads)
+
+
+def eda_batch_job(sm: Any) -> None:
+    """All synthetic sets of a dataset in one job and one kernel (``eda.batch``)."""
+    from .io import read_json
+
+    items = []
+    for data, metrics, html in zip(sm.input.data, sm.input.metrics, sm.output.html, strict=True):
+        df = pd.read_parquet(data)
+        items.append((df, html, *_synthetic_title(read_json(metrics), df)))
+    eda_reports(items, synthetic_settings(sm.params.eda), threads=sm.threads)
 
 
 def compare_job(sm: Any) -> None:
@@ -813,12 +921,17 @@ def compare_job(sm: Any) -> None:
 
 # --- rule helpers (workflow/rules/eda.smk) -------------------------------------------
 
-_REPORT_KEYS = ("sections", "wide_columns", "wide_skip", "max_rows", "timeout")
+_REPORT_KEYS = ("sections", "synthetic_sections", "wide_columns", "wide_skip", "max_rows", "timeout")
 
 
-def report_slice(config: Mapping[str, Any]) -> dict[str, Any]:
+def report_slice(config: Mapping[str, Any], synthetic: bool = False) -> dict[str, Any]:
     """The part of ``eda`` that changes a report: toggling eda.compare reruns no report."""
-    return {k: config["eda"][k] for k in _REPORT_KEYS}
+    return {k: config["eda"].get(k) for k in _REPORT_KEYS if synthetic or k != "synthetic_sections"}
+
+
+def batch_rule_name(dataset: str) -> str:
+    """``eda_synthetic_<dataset>``: the rule that reports on every synthetic set of a dataset."""
+    return "eda_synthetic_" + re.sub(r"\W", "_", dataset)
 
 
 def compare_inputs(config: Mapping[str, Any], dataset: str, generator: str, setting: str) -> dict[str, str]:

@@ -74,6 +74,10 @@ def normalise(df: pd.DataFrame) -> pd.DataFrame:
     if "positive_control" not in df.columns:
         df["positive_control"] = False
     df["positive_control"] = df["positive_control"].map(_truthy)
+    # Stopped by a time cap, or by a cap while still improving (generators/mostlyai.py).
+    df["undertrained"] = df["undertrained"].map(_truthy) if "undertrained" in df.columns else False
+    if "undertrained_reason" not in df.columns:
+        df["undertrained_reason"] = None
     for col, *_ in METRICS:
         if col not in df.columns:
             df[col] = np.nan
@@ -128,6 +132,8 @@ def aggregate(df: pd.DataFrame) -> pd.DataFrame:
             "runs": len(g),
             "settings": list(g.sort_values("repeat")["setting"]),
             "contradiction": bool(g["contradiction"].any()),
+            "undertrained": bool(g["undertrained"].any()),
+            "undertrained_reason": next((str(v) for v in g["undertrained_reason"] if isinstance(v, str)), None),
         }
         for col, *_ in METRICS:
             m, lo, hi, n = mean_ci(g[col])
@@ -361,6 +367,8 @@ td.na{color:#999;text-align:center} .ci{color:#666;font-size:.85em}
 tr.positive-control{background:#fff6d6} tr.contradiction{background:#ffd9d9}
 .badge{display:inline-block;padding:0 4px;border-radius:3px;font-size:.8em;font-weight:bold;white-space:nowrap}
 .badge.pc{background:#f0c040;color:#000} .badge.bad{background:#c00;color:#fff}
+.badge.ut{background:#8a5a00;color:#fff} tr.undertrained td{color:#555}
+.note{border-left:4px solid #8a5a00;background:#fbf5ea;padding:.4em 1em;margin:1em 0}
 .alarm{border:3px solid #c00;background:#fff0f0;padding:.6em 1em;margin:1em 0;font-size:1.05em}
 .alarm h2{color:#c00;border:none;margin:0 0 .3em 0}
 .plots{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start} .plots figure{margin:0}
@@ -431,7 +439,11 @@ def _flag_cell(row: Mapping[str, Any]) -> str:
     if row["positive_control"]:
         badges.append('<span class="badge pc" title="copies the training data; every attack must catch it">'
                       "POSITIVE CONTROL</span>")  # fmt: skip
+    if row.get("undertrained"):
+        why = row.get("undertrained_reason") or "stopped by a cap before it converged"
+        badges.append(f'<span class="badge ut" title="{_e(why)}">UNDERTRAINED</span>')
     key = ("0" if row["contradiction"] else "1") + ("0" if row["positive_control"] else "1")
+    key += "0" if row.get("undertrained") else "1"
     return f'<td data-sort="{key}">{" ".join(badges)}</td>'
 
 
@@ -439,14 +451,16 @@ def _table(rows: pd.DataFrame, table_id: str, setting_col: str, links: Mapping[A
     head = [("dataset", "Dataset", ""), ("generator", "Generator", ""), (setting_col, "Setting", "")]
     if with_ci:
         head.append(("runs", "Runs", "repeats of this setting (different seeds)"))
-    head.append(("flag", "Flags", "audit contradiction / positive control"))
+    head.append(("flag", "Flags", "audit contradiction / positive control / undertrained"))
     head += [(c, h, t) for c, h, t, _ in METRICS]
     head.append(("links", "Artefacts", "QA, EDA, audit and utility outputs of this cell"))
     out = [f'<table class="sortable" id="{table_id}"><thead><tr>']
     out += [f'<th data-key="{_e(k)}" title="{_e(t)}">{_e(h)}</th>' for k, h, t in head]
     out.append("</tr></thead><tbody>")
     for i, r in rows.iterrows():
-        cls = " ".join(c for c, on in (("positive-control", r["positive_control"]), ("contradiction", r["contradiction"])) if on)
+        flags = (("positive-control", r["positive_control"]), ("contradiction", r["contradiction"]),
+                 ("undertrained", r.get("undertrained")))  # fmt: skip
+        cls = " ".join(c for c, on in flags if on)
         out.append(f'<tr class="{cls}" data-dataset="{_e(r["dataset"])}">')
         out.append(f'<td data-sort="{_e(r["dataset"])}">{_e(r["dataset"])}</td>')
         out.append(f'<td data-sort="{_e(r["generator"])}">{_e(r["generator"])}</td>')
@@ -532,6 +546,20 @@ def render(
             "Either the DP implementation or its accounting is wrong, or the audit is; do not rely on "
             "these ε values until this is explained.</p>"
             f"<ul>{items}</ul></div>"
+        )
+    under = agg[agg["undertrained"]] if len(agg) else agg
+    if len(under):
+        items = "".join(
+            f"<li><b>{_e(r['dataset'])} / {_e(r['generator'])} / {_e(r['base_setting'])}</b>: "
+            f"{_e(r['undertrained_reason'] or 'stopped by a cap before it converged')}</li>"
+            for _, r in under.iterrows()
+        )
+        body.append(
+            '<div class="note" id="undertrained"><b>UNDERTRAINED</b>: '
+            f"{len(under)} setting(s) stopped before their generator converged (a time cap, or an epoch or "
+            "ε cap while the validation loss was still falling). Their accuracy and utility describe the cap, "
+            "not the generator: compare them with care, or train longer (config/gpu.yaml).<ul>"
+            f"{items}</ul></div>"
         )
     body.append("<h2>Summary</h2>")
     body.append(

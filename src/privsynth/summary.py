@@ -13,6 +13,8 @@ from .io import read_json, write_with
 LEADING = [
     "dataset", "generator", "setting", "base_setting", "repeat", "positive_control", "seed", "train_rows", "rows",
     "runtime_seconds", "fit_seconds", "sample_seconds", "epsilon", "delta",
+    # training that stopped before it converged (generators that report it: mostlyai)
+    "undertrained", "epochs", "stop_reason",
 ]  # fmt: skip
 QA_KEYS = [
     "accuracy_overall", "accuracy_univariate", "accuracy_bivariate", "accuracy_trivariate",

@@ -20,23 +20,52 @@ rule eda_real:
         "../scripts/eda.py"
 
 
-rule eda_synthetic:
-    input:
-        data="results/{dataset}/{generator}/{setting}/synthetic.parquet",
-        metrics="results/{dataset}/{generator}/{setting}/metrics.json",
-    output:
-        html="results/{dataset}/{generator}/{setting}/eda.html",
-    log:
-        "results/logs/eda/{dataset}/{generator}/{setting}.log",
-    wildcard_constraints:
-        generator=NAME,
-    params:
-        eda=lambda wc: _eda.report_slice(config),
-    threads: 1
-    conda:
-        "../../envs/eda.yaml"
-    script:
-        "../scripts/eda.py"
+if config["eda"].get("batch", True):
+    # One job and one Jupyter kernel per dataset for all its synthetic sets
+    # (eda.batch): the kernel start and imports are paid once, not per set.
+    # Outputs are the per-set paths, so the rule is written out per dataset.
+    for _ds in GRID.datasets:
+        _dirs = [cell_dir(c) for c in GRID.of(dataset=_ds)]
+        if not _dirs:
+            continue
+
+        rule:
+            name:
+                _eda.batch_rule_name(_ds)
+            input:
+                data=[f"{d}/synthetic.parquet" for d in _dirs],
+                metrics=[f"{d}/metrics.json" for d in _dirs],
+            output:
+                html=[f"{d}/eda.html" for d in _dirs],
+            log:
+                f"results/logs/eda/{_ds}/synthetic.log",
+            params:
+                eda=lambda wc: _eda.report_slice(config, synthetic=True),
+            threads: 1
+            conda:
+                "../../envs/eda.yaml"
+            script:
+                "../scripts/eda_batch.py"
+
+else:
+
+    rule eda_synthetic:
+        input:
+            data="results/{dataset}/{generator}/{setting}/synthetic.parquet",
+            metrics="results/{dataset}/{generator}/{setting}/metrics.json",
+        output:
+            html="results/{dataset}/{generator}/{setting}/eda.html",
+        log:
+            "results/logs/eda/{dataset}/{generator}/{setting}.log",
+        wildcard_constraints:
+            generator=NAME,
+        params:
+            eda=lambda wc: _eda.report_slice(config, synthetic=True),
+        threads: 1
+        conda:
+            "../../envs/eda.yaml"
+        script:
+            "../scripts/eda.py"
 
 
 rule eda_compare:

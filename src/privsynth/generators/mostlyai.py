@@ -166,6 +166,43 @@ def stop_reason(
     return "converged"
 
 
+# A run that ended on a cap (max_epochs, max_epsilon) while its validation loss
+# still fell by more than this share in its last epoch is flagged as undertrained.
+STILL_IMPROVING = 0.005
+
+
+def val_loss_change(messages: list[Mapping[str, Any]]) -> float | None:
+    """Relative change of the validation loss over the last epoch (negative = still improving)."""
+    vals = [v for v in (_f(m.get("val_loss")) for m in messages) if v is not None]
+    if len(vals) < 2 or vals[-2] == 0:
+        return None
+    return (vals[-1] - vals[-2]) / abs(vals[-2])
+
+
+def undertraining(reason: str, epochs: float, change: float | None) -> str | None:
+    """Why a run is undertrained (None = it is not): a time cap, or a cap hit while still improving.
+
+    A time cap measures seconds, not learning: the same setting reaches 1 epoch on a
+    busy laptop and 9 on an idle one, so any time-capped run is flagged. The
+    engine's own early stopping ("converged") is the tutorial's "trained until
+    converged"; a max_epochs / max_epsilon cap is flagged when the validation
+    loss still fell by more than STILL_IMPROVING in the last epoch (or there
+    was no full epoch to tell).
+    """
+    if reason in ("no training", "time"):
+        cap = "no training" if reason == "no training" else "time cap"
+        return f"stopped by the {cap} after {epochs:g} epoch{'' if epochs == 1 else 's'}"
+    if reason in ("max_epochs", "max_epsilon"):
+        if epochs < 1 or change is None:
+            return f"stopped by {reason} after {epochs:g} epochs, before the validation loss could level off"
+        if change < -STILL_IMPROVING:
+            return (
+                f"stopped by {reason} after {epochs:g} epochs while the validation loss still fell "
+                f"{-change:.1%} in the last epoch"
+            )
+    return None
+
+
 def summarize_training(
     messages: list[Mapping[str, Any]], settings: Mapping[str, Any], train_step_seconds: float | None = None
 ) -> dict[str, Any]:
@@ -175,8 +212,14 @@ def summarize_training(
     last = messages[-1] if messages else {}
     reason = stop_reason(messages, settings, train_step_seconds)
     dp = settings.get("differential_privacy")
+    epochs = round(float(last.get("epoch") or 0), 3)
+    change = val_loss_change(messages)
+    why = undertraining(reason, epochs, change)
     return {
-        "epochs": round(float(last.get("epoch") or 0), 3),
+        "undertrained": why is not None,
+        "undertrained_reason": why,
+        "val_loss_change_last_epoch": None if change is None else round(change, 5),
+        "epochs": epochs,
         "checkpoint_epoch": round(float(last_ckpt.get("epoch") or 0), 3),
         "training_seconds": round(float(last_ckpt.get("total_time") or 0), 3),
         "training_seconds_total": round(float(last.get("total_time") or 0), 3),
@@ -219,17 +262,24 @@ class MostlyAIGenerator(Generator):
         self.export_path = base / "generator.zip"
         self.device = device_for(int(settings.get("gpu", 0) or 0))
         threads = str(max(1, int(self.threads)))
+        # torch's threads in the training subprocess. One by default: the model is small and
+        # its steps short, so a second OpenMP thread buys little on an idle machine, and on a
+        # busy one (load above the cores) its spin-waits made epochs ~9x slower (docs/mostlyai.md).
+        tt = settings.get("torch_threads", 1)  # also when called without the schema's defaults
+        torch_threads = str(max(1, int(self.threads if tt is None else tt)))
         self.env = {
-            "OMP_NUM_THREADS": threads,
-            "MKL_NUM_THREADS": threads,
-            "OPENBLAS_NUM_THREADS": threads,
+            "OMP_NUM_THREADS": torch_threads,
+            "MKL_NUM_THREADS": torch_threads,
+            "OPENBLAS_NUM_THREADS": torch_threads,
             # joblib (engine analysis/encoding) uses cpu_count() - 1 workers.
             "LOKY_MAX_CPU_COUNT": str(int(threads) + 1),
             "TOKENIZERS_PARALLELISM": "false",
         }
         if self.device == "cpu":
             self.env["CUDA_VISIBLE_DEVICES"] = ""  # the engine picks CUDA whenever it sees one
-        log.info("device: %s, threads: %s, local_dir: %s", self.device, threads, self.local_dir)
+        log.info(
+            "device: %s, threads: %s (torch: %s), local_dir: %s", self.device, threads, torch_threads, self.local_dir
+        )
         cfg = {
             "name": "privsynth",
             "random_state": seed,
@@ -483,9 +533,11 @@ def _reap_children(timeout: float = 60.0) -> None:
 
 
 COMPARISON_COLUMNS = [
-    "setting", "accuracy", "training_seconds", "epsilon", "delta", "epochs", "stop_reason",
-    "qa_accuracy", "runtime_seconds", "noise_multiplier", "max_grad_norm", "max_epsilon", "device",
+    "setting", "accuracy", "accuracy_source", "training_seconds", "epsilon", "delta", "epochs", "stop_reason",
+    "undertrained", "sdk_accuracy", "qa_accuracy", "val_loss", "runtime_seconds", "noise_multiplier",
+    "max_grad_norm", "max_epsilon", "device", "undertrained_reason",
 ]  # fmt: skip
+ACCURACY_SOURCES = {"sdk": "SDK model report", "qa": "privsynth QA"}
 
 
 def comparison_table(
@@ -493,49 +545,80 @@ def comparison_table(
 ) -> pd.DataFrame:
     """The tutorial's table: one row per setting (runtime = training time of the last checkpoint).
 
-    ``accuracy`` is the SDK's (model report); ``qa_accuracy`` the pipeline's fidelity
-    report on the released sample, when QA is enabled.
+    ``accuracy`` is what the tutorial prints: the SDK's ``g.accuracy`` (its model
+    report: mostlyai-qa of generated vs training rows) when that report ran,
+    otherwise privsynth's own mostlyai-qa accuracy of the released sample;
+    ``accuracy_source`` says which, and both raw values stay in their columns.
     """
     rows = []
     for i, m in enumerate(metrics):
         row = {c: m.get(c) for c in COMPARISON_COLUMNS}
-        row["qa_accuracy"] = qa[i].get("accuracy_overall") if qa else None
+        sdk = _f(m.get("accuracy"))
+        q = _f(qa[i].get("accuracy_overall")) if qa else None
+        row["sdk_accuracy"], row["qa_accuracy"] = sdk, q
+        if sdk is not None:
+            row["accuracy"], row["accuracy_source"] = sdk, ACCURACY_SOURCES["sdk"]
+        elif q is not None:
+            row["accuracy"], row["accuracy_source"] = q, ACCURACY_SOURCES["qa"]
+        else:
+            row["accuracy"], row["accuracy_source"] = None, None
+        if row["undertrained"] is None and m.get("stop_reason") is not None:
+            # metrics.json of an older run: derive the flag from what it recorded
+            why = undertraining(str(m["stop_reason"]), float(m.get("epochs") or 0), None)
+            row["undertrained"], row["undertrained_reason"] = why is not None, why
         rows.append(row)
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 
-def comparison_markdown(df: pd.DataFrame, dataset: str) -> str:
-    def fmt(v: Any, col: str) -> str:
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            return "–"
-        if col == "delta":
-            return f"{v:.0e}"
-        if col in ("accuracy", "qa_accuracy"):
-            return f"{v:.3f}"
-        if col in ("epsilon",):
-            return f"{v:.2f}"
-        if col in ("training_seconds", "runtime_seconds"):
-            return f"{v:.0f}"
-        if col == "epochs":
-            return f"{v:g}"
-        return str(v)
+def _cell(v: Any, col: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    if col == "delta":
+        return f"{v:.0e}"
+    if col in ("accuracy", "sdk_accuracy", "qa_accuracy"):
+        return f"{v:.3f}"
+    if col in ("epsilon", "val_loss"):
+        return f"{v:.2f}"
+    if col in ("training_seconds", "runtime_seconds"):
+        return f"{v:.0f}"
+    if col == "epochs":
+        return f"{v:g}"
+    if col == "undertrained":
+        return "**UNDERTRAINED**" if bool(v) else "no"
+    # "|" would end a markdown cell early
+    return str(v).replace("|", "\\|")
 
-    cols = ["setting", "accuracy", "training_seconds", "epsilon", "delta", "epochs", "stop_reason",
-            "qa_accuracy", "runtime_seconds"]  # fmt: skip
-    heads = ["setting", "accuracy", "runtime (s)", "epsilon", "delta", "epochs", "stopped because",
-             "QA accuracy", "job wall (s)"]  # fmt: skip
+
+_MD_COLUMNS = {
+    "setting": "setting", "accuracy": "accuracy", "accuracy_source": "accuracy from",
+    "training_seconds": "runtime (s)", "epsilon": "epsilon", "delta": "delta", "epochs": "epochs",
+    "stop_reason": "stopped because", "undertrained": "undertrained", "val_loss": "val loss",
+    "runtime_seconds": "job wall (s)",
+}  # fmt: skip
+
+
+def comparison_markdown(df: pd.DataFrame, dataset: str) -> str:
+    shown = pd.DataFrame({head: [_cell(v, col) for v in df[col]] for col, head in _MD_COLUMNS.items()})
     lines = [
         f"# MOSTLY AI on {dataset}",
         "",
         "runtime = training time at the last checkpoint (as in the MOSTLY AI DP tutorial);",
-        "accuracy = the SDK's model report; QA accuracy = privsynth's fidelity report of the released sample;",
+        "accuracy = the tutorial's accuracy: the SDK's model report (mostlyai-qa of generated vs training rows)",
+        "when it ran (model_report: true), else privsynth's mostlyai-qa fidelity report of the released sample",
+        "('accuracy from' says which; comparison.csv has both);",
         "job wall = the whole job (analysis, training, model report, generation).",
         "",
-        "| " + " | ".join(heads) + " |",
-        "|" + "|".join("---" for _ in heads) + "|",
+        shown.to_markdown(index=False, disable_numparse=True),
     ]
-    for _, r in df.iterrows():
-        lines.append("| " + " | ".join(fmt(r[c], c) for c in cols) + " |")
+    under = df[df["undertrained"].fillna(False).astype(bool)]
+    if len(under):
+        lines += [
+            "",
+            f"**{len(under)} of {len(df)} settings are UNDERTRAINED**: their accuracy says more about the cap "
+            "than about the generator (a time cap counts seconds, so it depends on how busy the machine was):",
+            "",
+        ]
+        lines += [f"- {r['setting']}: {_cell(r['undertrained_reason'], 'reason')}" for _, r in under.iterrows()]
     return "\n".join(lines) + "\n"
 
 
