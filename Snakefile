@@ -15,6 +15,7 @@ if "datasets" not in config:
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/audit_one_run_common.smk"
 
 
 wildcard_constraints:
@@ -32,6 +33,7 @@ include: "workflow/rules/generators/mostlyai.smk"
 include: "workflow/rules/fidelity.smk"
 include: "workflow/rules/eda.smk"
 include: "workflow/rules/audit.smk"
+include: "workflow/rules/audit_one_run.smk"
 include: "workflow/rules/summary.smk"
 include: "workflow/rules/utility.smk"
 include: "workflow/rules/report.smk"

@@ -41,7 +41,7 @@ rule report:
         plots=expand(
             "results/report/plots/{dataset}/{plot}.svg",
             dataset=GRID.datasets,
-            plot=["accuracy_vs_epsilon", "mia_auc_vs_accuracy", "epsilon_vs_audit"],
+            plot=["accuracy_vs_epsilon", "mia_auc_vs_accuracy", "epsilon_vs_audit", "one_run_audit"],
         ),
         # Everything else the run builds (EDA, audit, comparison tables, ...), so
         # the page is written last and links to every artefact. Evaluated lazily:
