@@ -592,6 +592,10 @@ def render(
 def plots_job(sm: Any) -> None:
     df = load_summary(sm.input.summary)
     make_plots(df, sm.wildcards.dataset, {name: sm.output[name] for name in PLOT_NAMES})
+    if "one_run_audit" in sm.output.keys():
+        from .audit import one_run_report
+
+        one_run_report.make_plot(df, sm.wildcards.dataset, sm.output.one_run_audit)
 
 
 def report_job(sm: Any) -> None:

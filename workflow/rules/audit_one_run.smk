@@ -110,23 +110,6 @@ rule audit_one_run_skipped:
         "../scripts/audit_one_run_skipped.py"
 
 
-rule report_one_run_plot:
-    input:
-        summary="results/summary.csv",
-    output:
-        report(
-            "results/report/plots/{dataset}/one_run_audit.svg",
-            caption="../report/one_run_audit.rst",
-            category="Privacy-utility plots",
-            subcategory="{dataset}",
-        ),
-    log:
-        "results/logs/report_one_run_plot/{dataset}.log",
-    conda:
-        "../../envs/core.yaml"
-    script:
-        "../scripts/report_one_run_plot.py"
-
-
-SUMMARY_EXTRAS.append(one_run_summary_of)
-TARGETS.extend(f"{cell_dir(c)}/audit/one_run.json" for c in ONE_RUN.cells())
+if ONE_RUN.audited:
+    SUMMARY_EXTRAS.append(one_run_summary_of)
+    TARGETS.extend(f"{cell_dir(c)}/audit/one_run.json" for c in ONE_RUN.cells())

@@ -27,6 +27,13 @@ rule report_plots:
             category="Privacy-utility plots",
             subcategory="{dataset}",
         ),
+        # one-run canary audit (privsynth.audit.one_run_report)
+        one_run_audit=report(
+            "results/report/plots/{dataset}/one_run_audit.svg",
+            caption="../report/one_run_audit.rst",
+            category="Privacy-utility plots",
+            subcategory="{dataset}",
+        ),
     log:
         "results/logs/report_plots/{dataset}.log",
     conda:

@@ -174,8 +174,4 @@ def html_section(df: pd.DataFrame, dataset: str) -> str:
     )
 
 
-def plot_job(sm: Any) -> None:
-    make_plot(_r.load_summary(sm.input.summary), sm.wildcards.dataset, sm.output[0])
-
-
-__all__ = ["contradictions", "html_section", "make_plot", "plot_job"]
+__all__ = ["contradictions", "html_section", "make_plot"]
