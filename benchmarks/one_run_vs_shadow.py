@@ -102,6 +102,7 @@ def main() -> None:
     ap.add_argument("--skip-shadow", action="store_true")
     ap.add_argument("--mostlyai-shadow-pairs", type=int, default=5, help="n_shadow = n_eval for mostlyai (min 5)")
     ap.add_argument("--known-eps", action="store_true", help="also rr_canary at eps 1, 2, 4 and m 1000, 5000")
+    ap.add_argument("--only", nargs="*", default=None, help="generators to run (default: copy marginals mostlyai)")
     a = ap.parse_args()
     d = Path(a.out)
     d.mkdir(parents=True, exist_ok=True)
@@ -112,6 +113,7 @@ def main() -> None:
         k = a.mostlyai_shadow_pairs
         cells.append(("mostlyai", "dp_noise1.5_capped", MOSTLYAI, {"n": 1000, "n_shadow": k, "n_eval": k}))
     rows = []
+    cells = [c for c in cells if a.only is None or c[0] in a.only]
     for gen, setting, settings, proto in cells:
         cap = settings.get("max_sample_size")
         rows.append(one_run(d, gen, setting, settings, {"m": a.m, "outliers": 100}, cap=cap))

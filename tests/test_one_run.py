@@ -273,3 +273,23 @@ def test_one_run_audit_through_the_workflow(census_path, snakemake_runner, tmp_p
     # Nothing to do on a rerun.
     proc = snakemake_runner(cfg, "-n")
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_plan_selects_cells_and_names_bad_entries():
+    from privsynth.audit.one_run_plan import OneRunPlan
+    from privsynth.config import Grid
+
+    def cfg(one_run: dict) -> dict:
+        gens = {"copy": {"a": {}}, "marginals": {"default": {}}}
+        return {"seed": 0, "datasets": {"t": {"source": {"kind": "wdbc"}, "generators": gens,
+                                              "audit": {"one_run": one_run}}}}  # fmt: skip
+
+    plan = OneRunPlan(cfg({"enabled": True, "release_is_audit_run": ["marginals"]}), Grid(cfg({})))
+    assert sorted(plan.audited) == [("t", "copy", "a"), ("t", "marginals", "default")]
+    assert plan.release == {("t", "marginals", "default")}
+    assert plan.attack_slice("t", "copy", "a")["audit_run"] == "separate fit"
+    assert not OneRunPlan(cfg({}), Grid(cfg({}))).audited  # off unless enabled
+    with pytest.raises(ConfigError, match=r"datasets.t.audit.one_run.release_is_audit_run: 'holdout' is not in"):
+        OneRunPlan(cfg({"enabled": True, "release_is_audit_run": ["holdout"]}), Grid(cfg({})))
+    with pytest.raises(ConfigError, match=r"one_run.release_is_audit_run: copy/a is not one-run audited"):
+        OneRunPlan(cfg({"enabled": True, "generators": ["marginals"], "release_is_audit_run": ["copy"]}), Grid(cfg({})))
