@@ -566,10 +566,11 @@ def render(
         # One-run canary audit: its plot and a table beside the shadow-model audit.
         from .audit import one_run_report
 
+        section = one_run_report.html_section(df, ds)  # "" where no cell has the one-run audit
         p = plots.get(ds, {}).get("one_run_audit")
-        if p is not None and Path(p).is_file():
+        if section and p is not None and Path(p).is_file():
             body.append(f'<div class="plots"><figure class="plot" data-plot="one_run_audit">{inline_svg(p)}</figure></div>')
-        body.append(one_run_report.html_section(df, ds))
+        body.append(section)
         comparison = results / ds / "mostlyai" / "comparison.csv"
         if comparison.is_file():
             body.append("<h3>MOSTLY AI tutorial comparison</h3>")
