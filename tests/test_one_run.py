@@ -293,3 +293,22 @@ def test_plan_selects_cells_and_names_bad_entries():
         OneRunPlan(cfg({"enabled": True, "release_is_audit_run": ["holdout"]}), Grid(cfg({})))
     with pytest.raises(ConfigError, match=r"one_run.release_is_audit_run: copy/a is not one-run audited"):
         OneRunPlan(cfg({"enabled": True, "generators": ["marginals"], "release_is_audit_run": ["copy"]}), Grid(cfg({})))
+
+
+def test_report_section_flags_contradiction_and_escapes(tmp_path):
+    from privsynth import report
+    from privsynth.audit import one_run_report
+
+    df = pd.DataFrame([
+        {"dataset": "d", "generator": "g", "setting": "s", "epsilon": 1.0, "one_run_status": "done",
+         "one_run_epsilon_lb": 2.0, "one_run_fit_epsilon": 1.0, "one_run_contradicts_dp": True,
+         "one_run_epsilon_lb_attack": "<script>x</script>", "one_run_auc": 0.9, "one_run_auc_ci_low": 0.8,
+         "one_run_auc_ci_high": 0.95, "one_run_audit_run": "release", "one_run_fits": 0},
+        {"dataset": "d", "generator": "g", "setting": "t", "epsilon": 1.0, "one_run_status": "skipped (x)"},
+    ])  # fmt: skip
+    norm = report.normalise(df)
+    assert norm["contradiction"].tolist() == [True, False]
+    html = one_run_report.html_section(norm, "d")
+    assert "<script>" not in html and "&lt;script&gt;" in html and "above accountant ε" in html
+    one_run_report.make_plot(norm, "d", tmp_path / "p.svg")
+    assert (tmp_path / "p.svg").stat().st_size > 5000
