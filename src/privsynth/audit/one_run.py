@@ -43,7 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "outliers": 0,
     "ids": [],
     "seed": 0,
-    "confidence": 0.95,
+    "confidence": 0.99,
     "attacks": list(ATTACK_NAMES),
     "guess_fractions": [0.02, 0.05, 0.1, 0.25, 0.5, 0.9],
     "guess_sides": list(SIDES),
@@ -65,7 +65,7 @@ class OneRunProtocol:
     outliers: int = 0
     ids: tuple[int, ...] = ()
     seed: int = 0
-    confidence: float = 0.95
+    confidence: float = 0.99
     attacks: tuple[str, ...] = ATTACK_NAMES
     guess_fractions: tuple[float, ...] = tuple(DEFAULTS["guess_fractions"])
     guess_sides: tuple[str, ...] = SIDES
