@@ -16,6 +16,7 @@ if not workflow.overwrite_configfiles:
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/audit_one_run_common.smk"
 
 
 wildcard_constraints:
@@ -33,6 +34,7 @@ include: "workflow/rules/generators/mostlyai.smk"
 include: "workflow/rules/fidelity.smk"
 include: "workflow/rules/eda.smk"
 include: "workflow/rules/audit.smk"
+include: "workflow/rules/audit_one_run.smk"
 include: "workflow/rules/summary.smk"
 include: "workflow/rules/utility.smk"
 include: "workflow/rules/report.smk"

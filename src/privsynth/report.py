@@ -100,7 +100,11 @@ def contradictions(df: pd.DataFrame) -> pd.Series:
         # the bound is about those fits, not about the release (docs/audit.md).
         eps = pd.to_numeric(df["audit_epsilon_accountant"], errors="coerce").fillna(eps)
     lb = pd.to_numeric(df.get("audit_epsilon_lb_worst"), errors="coerce")
-    return (np.isfinite(eps) & lb.notna() & (lb > eps + CONTRADICTION_TOL)).astype(bool)
+    shadow = (np.isfinite(eps) & lb.notna() & (lb > eps + CONTRADICTION_TOL)).astype(bool)
+    # One-run audit: its own flag compares with the audit fit's accountant ε (audit/one_run_report.py).
+    from .audit.one_run_report import contradictions as one_run_contradictions
+
+    return (shadow | one_run_contradictions(df).to_numpy()).astype(bool)
 
 
 def mean_ci(values: Iterable[float]) -> tuple[float, float, float, int]:
@@ -537,7 +541,10 @@ def render(
     if len(bad):
         items = "".join(
             f"<li><b>{_e(r['dataset'])} / {_e(r['generator'])} / {_e(r['setting'])}</b>: audited ε lower bound "
-            f"{_fmt(r['audit_epsilon_lb_worst'], 3)} &gt; accountant ε {_fmt(r['epsilon'], 3)}</li>"
+            f"{_fmt(r['audit_epsilon_lb_worst'], 3)} (shadow-model audit) / "
+            f"{_fmt(pd.to_numeric(r.get('one_run_epsilon_lb'), errors='coerce'), 3)} (one-run audit, vs its fit's ε "
+            f"{_fmt(pd.to_numeric(r.get('one_run_fit_epsilon'), errors='coerce'), 3)}) &gt; accountant ε "
+            f"{_fmt(r['epsilon'], 3)}</li>"
             for _, r in bad.iterrows()
         )
         body.append(
@@ -596,6 +603,14 @@ def render(
                 "cells without an accountant ε. Third plot: a point above the dashed diagonal (red area) "
                 "means the audit found more leakage than the DP guarantee allows.</p>"
             )
+        # One-run canary audit: its plot and a table beside the shadow-model audit.
+        from .audit import one_run_report
+
+        section = one_run_report.html_section(df, ds)  # "" where no cell has the one-run audit
+        p = plots.get(ds, {}).get("one_run_audit")
+        if section and p is not None and Path(p).is_file():
+            body.append(f'<div class="plots"><figure class="plot" data-plot="one_run_audit">{inline_svg(p)}</figure></div>')
+        body.append(section)
         comparison = results / ds / "mostlyai" / "comparison.csv"
         if comparison.is_file():
             body.append("<h3>MOSTLY AI tutorial comparison</h3>")
@@ -618,6 +633,10 @@ def render(
 def plots_job(sm: Any) -> None:
     df = load_summary(sm.input.summary)
     make_plots(df, sm.wildcards.dataset, {name: sm.output[name] for name in PLOT_NAMES})
+    if "one_run_audit" in sm.output.keys():
+        from .audit import one_run_report
+
+        one_run_report.make_plot(df, sm.wildcards.dataset, sm.output.one_run_audit)
 
 
 def report_job(sm: Any) -> None:

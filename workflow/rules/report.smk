@@ -27,6 +27,13 @@ rule report_plots:
             category="Privacy-utility plots",
             subcategory="{dataset}",
         ),
+        # one-run canary audit (privsynth.audit.one_run_report)
+        one_run_audit=report(
+            "results/report/plots/{dataset}/one_run_audit.svg",
+            caption="../report/one_run_audit.rst",
+            category="Privacy-utility plots",
+            subcategory="{dataset}",
+        ),
     log:
         "results/logs/report_plots/{dataset}.log",
     conda:
@@ -41,7 +48,7 @@ rule report:
         plots=expand(
             "results/report/plots/{dataset}/{plot}.svg",
             dataset=GRID.datasets,
-            plot=["accuracy_vs_epsilon", "mia_auc_vs_accuracy", "epsilon_vs_audit"],
+            plot=["accuracy_vs_epsilon", "mia_auc_vs_accuracy", "epsilon_vs_audit", "one_run_audit"],
         ),
         # Everything else the run builds (EDA, audit, comparison tables, ...), so
         # the page is written last and links to every artefact. Evaluated lazily:

@@ -4,7 +4,7 @@
 
 rule synthesize_negative_control:
     input:
-        train="results/{dataset}/data/train.parquet",
+        train=synth_train,
         schema="results/{dataset}/data/schema.json",
         reference=lambda wc: synth_job(wc)["settings"]["path"],
     output:

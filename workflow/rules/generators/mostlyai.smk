@@ -4,7 +4,7 @@
 
 rule synthesize_mostlyai:
     input:
-        train="results/{dataset}/data/train.parquet",
+        train=synth_train,
         schema="results/{dataset}/data/schema.json",
     output:
         synthetic="results/{dataset}/{generator}/{setting}/synthetic.parquet",

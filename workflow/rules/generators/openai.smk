@@ -6,7 +6,7 @@
 
 rule synthesize_openai:
     input:
-        train="results/{dataset}/data/train.parquet",
+        train=synth_train,
         schema="results/{dataset}/data/schema.json",
     output:
         synthetic="results/{dataset}/{generator}/{setting}/synthetic.parquet",

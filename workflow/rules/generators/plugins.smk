@@ -7,8 +7,10 @@ if PLUGIN_GENERATORS:
 
     rule synthesize_plugin:
         input:
-            train="results/{dataset}/data/train.parquet",
+            train=synth_train,
             schema="results/{dataset}/data/schema.json",
+            # files the plugin reads besides its training set (input_files)
+            extra=lambda wc: audit_generator_inputs(wc),
         output:
             synthetic="results/{dataset}/{generator}/{setting}/synthetic.parquet",
             metrics="results/{dataset}/{generator}/{setting}/metrics.json",
