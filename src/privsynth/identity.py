@@ -60,6 +60,16 @@ FAMILIES: dict[str, list[str]] = {
         "audit/threat_model", "schema",
     ],  # fmt: skip
     "audit_skipped": ["audit/jobs:skipped_job"],
+    "audit_one_run_canaries": [
+        "audit/one_run_jobs:canaries_job", "audit/one_run", "audit/threat_model", "audit/encoding", "schema",
+    ],  # fmt: skip
+    "audit_one_run_train": ["audit/one_run_jobs:train_job", "audit/one_run"],
+    "audit_one_run_fit": ["audit/one_run_jobs:fit_job", "jobs:synthesize", "schema", "generators/base", "{generator}"],
+    "audit_one_run_attack": [
+        "audit/one_run_jobs:attack_job", "audit/one_run", "audit/bounds", "audit/encoding", "audit/one_run_report",
+        "audit/threat_model", "schema",
+    ],  # fmt: skip
+    "audit_one_run_skipped": ["audit/one_run_jobs:skipped_job"],
     "summary": ["jobs:summary_job", "summary"],
     "report_plots": ["report"],
     "report": ["report"],
