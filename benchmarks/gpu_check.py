@@ -47,8 +47,7 @@ import yaml  # noqa: E402
 
 STEPS = ("env", "mostlyai", "great", "one_run")
 RESERVE_S = 150  # seconds of --budget-s kept for the steps after mostlyai
-# Keys of the one-run audit block as on feat/one-run-audit (issue 12) when this
-# script was written; step_one_run_audit passes them through unchanged.
+# The one-run audit block (datasets.<d>.audit.one_run, config/schema.yaml) for the checked cell.
 ONE_RUN_BLOCK = {"enabled": True, "generators": None, "m": 200, "outliers": 20, "seed": 0, "confidence": 0.95,
                  "release_is_audit_run": ["mostlyai"]}  # fmt: skip
 
