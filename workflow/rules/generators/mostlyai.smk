@@ -16,7 +16,9 @@ rule synthesize_mostlyai:
         generator="mostlyai",
     params:
         job=synth_job,
-    threads: config["threads"]
+    # The job's CPU share is its training subprocess's torch threads (1 by default),
+    # so two mostlyai jobs share a 2-core machine instead of queueing.
+    threads: lambda wc: synth_job(wc)["settings"].get("torch_threads") or config["threads"]
     resources:
         gpu=gpu_of,
         # Only a GPU job names a model; "" leaves the SLURM request at --gpus=N.
