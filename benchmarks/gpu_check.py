@@ -241,7 +241,7 @@ def step_one_run_audit(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     (wd / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     target = "results/census/mostlyai/gpu_check/audit/one_run.json"
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(wd), "--configfile",
-           str(wd / "config.yaml"), "--cores", str(max(2, args.threads)), "--resources", "gpu=1", target]  # fmt: skip
+           str(wd / "config.yaml"), "--cores", str(max(2, args.threads)), target, "--resources", "gpu=1"]  # fmt: skip
     t0 = time.perf_counter()
     with GpuSampler() as gpu:
         proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")})
