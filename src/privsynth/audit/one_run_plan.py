@@ -8,20 +8,13 @@ from typing import Any
 from ..config import Cell, Grid
 from ..errors import ConfigError
 from .one_run import SUBSAMPLE_KEYS, OneRunProtocol
+from .plan import select_cells
 
 Key = tuple[str, str, str]
 
 
 def _select(entries: Sequence[str], cells: Sequence[Cell], where: str, ds: str) -> set[Key]:
-    out: set[Key] = set()
-    for entry in entries:
-        gen, _, setting = entry.partition("/")
-        hit = [c for c in cells if c.generator == gen and (not setting or c.base_setting == setting or c.setting == setting)]
-        if not hit:
-            have = ", ".join(f"{c.generator}/{c.setting}" for c in cells) or "none"
-            raise ConfigError(f"{where}: {entry!r} is not in datasets.{ds}.generators ({have})")
-        out |= {(c.dataset, c.generator, c.setting) for c in hit}
-    return out
+    return {(c.dataset, c.generator, c.setting) for c in select_cells(entries, cells, where, ds)}
 
 
 class OneRunPlan:

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..config import Cell, Grid
 from ..errors import ConfigError
 from .threat_model import AuditProtocol
+
+
+def select_cells(entries: Sequence[str], cells: Sequence[Cell], where: str, ds: str) -> list[Cell]:
+    """Cells named by config entries "generator" or "generator/setting" (a setting also names its repeats)."""
+    out: list[Cell] = []
+    for entry in entries:
+        gen, _, setting = entry.partition("/")
+        hit = [c for c in cells if c.generator == gen and (not setting or setting in (c.setting, c.base_setting))]
+        if not hit:
+            have = ", ".join(f"{c.generator}/{c.setting}" for c in cells) or "none"
+            raise ConfigError(f"{where}: {entry!r} is not in datasets.{ds}.generators ({have})")
+        out += hit
+    return out
 
 
 class AuditPlan:
@@ -21,17 +34,7 @@ class AuditPlan:
             self.protocols[ds] = p
             # Entries are checked even while the audit is off: turning it on must not fail later.
             cells = grid.of(dataset=ds)
-            if p.generators is None:
-                chosen = cells
-            else:
-                chosen = []
-                for entry in p.generators:
-                    gen, _, setting = entry.partition("/")
-                    hit = [c for c in cells if c.generator == gen and (not setting or c.setting == setting)]
-                    if not hit:
-                        have = ", ".join(f"{c.generator}/{c.setting}" for c in cells) or "none"
-                        raise ConfigError(f"{where}.generators: {entry!r} is not in datasets.{ds}.generators ({have})")
-                    chosen += hit
+            chosen = cells if p.generators is None else select_cells(p.generators, cells, f"{where}.generators", ds)
             # Repeats (<setting>.rN) would rerun the identical audit (same sets, same set
             # seeds): the base setting is audited once and its repeats point to it.
             if p.enabled:
