@@ -41,9 +41,9 @@ include: "workflow/rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         all_targets(),
-    default_target: True
 
 
 # Killed jobs leave no ERROR line: say so (console + log) and clean their scratch

@@ -64,8 +64,14 @@ def main() -> None:
     names = [a for a in names if a in ATTACKS]
     opts = {"groundhog": {"classifier": args.classifier}} if "groundhog" in names else {}
     proto = AuditProtocol.from_config(
-        {"n": args.n, "n_shadow": args.shadow, "n_eval": args.eval, "targets": {"outliers": 2, "random": 1},
-         "attacks": names, "attack_options": opts}  # fmt: skip
+        {
+            "n": args.n,
+            "n_shadow": args.shadow,
+            "n_eval": args.eval,
+            "targets": {"outliers": 2, "random": 1},
+            "attacks": names,
+            "attack_options": opts,
+        }  # fmt: skip
     )
     mia = TargetedMIA.sample(train, schema, proto)
     pos = {rid: i for i, rid in enumerate(train.index)}

@@ -19,7 +19,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import pandas as pd  # noqa: E402
-
 import yaml  # noqa: E402
 
 from privsynth import eda  # noqa: E402
@@ -30,7 +29,9 @@ DEFAULTS = yaml.safe_load((REPO / "config/config.yaml").read_text())["eda"]
 
 def load(name: str) -> pd.DataFrame:
     if name == "census":
-        path = os.environ.get("PRIVSYNTH_CENSUS", str(Path(__file__).resolve().parents[2] / "shared/data/census.csv.gz"))
+        path = os.environ.get(
+            "PRIVSYNTH_CENSUS", str(Path(__file__).resolve().parents[2] / "shared/data/census.csv.gz")
+        )
         df = pd.read_csv(path)
     else:
         from sklearn.datasets import load_breast_cancer
@@ -58,9 +59,17 @@ def main() -> None:
                 eda.eda_report(df, out, settings, title=name, threads=1)
                 sec = time.perf_counter() - t0
                 mb = out.stat().st_size / 1e6
-            rows.append({"dataset": name, "rows": len(df), "columns": df.shape[1], "section": section,
-                         "seconds": round(sec, 1), "MB": round(mb, 2),
-                         "load_avg": round(os.getloadavg()[0], 1)})
+            rows.append(
+                {
+                    "dataset": name,
+                    "rows": len(df),
+                    "columns": df.shape[1],
+                    "section": section,
+                    "seconds": round(sec, 1),
+                    "MB": round(mb, 2),
+                    "load_avg": round(os.getloadavg()[0], 1),
+                }
+            )
             print(rows[-1], flush=True)
     table = pd.DataFrame(rows)
     print(table.to_string(index=False))

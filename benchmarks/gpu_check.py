@@ -133,7 +133,7 @@ def step_mostlyai(args: argparse.Namespace, work: Path, deadline: float) -> list
     if args.cpu:
         cfg["datasets"]["census"]["max_rows"] = 600
     data = curves.prepare(cfg, "census", work / "census")
-    train, holdout = jobs.load_split(data / "train.parquet"), jobs.load_split(data / "holdout.parquet")
+    train, _holdout = jobs.load_split(data / "train.parquet"), jobs.load_split(data / "holdout.parquet")
     schema = jobs.load_schema(data / "schema.json")
     say(f"mostlyai: census training split {len(train)} rows")
     rows = []
@@ -264,8 +264,12 @@ def main() -> int:
     ap.add_argument("--steps", nargs="+", default=list(STEPS), choices=STEPS)
     ap.add_argument("--mostlyai-settings", nargs="+", default=["no_dp", "no_dp_5_epochs", "dp_noise1.5", "dp_noise4.0"])
     ap.add_argument("--mostlyai-minutes", type=float, default=0.4, help="time cap per setting on the GPU")
-    ap.add_argument("--budget-s", type=float, default=450,
-                    help="seconds for the whole check: a mostlyai setting starts only with 150 s to spare")
+    ap.add_argument(
+        "--budget-s",
+        type=float,
+        default=450,
+        help="seconds for the whole check: a mostlyai setting starts only with 150 s to spare",
+    )
     ap.add_argument("--threads", type=int, default=min(8, os.cpu_count() or 1))
     ap.add_argument("--out", default=None, help="JSON summary (default: WORKDIR/gpu_check.json)")
     ap.add_argument("--workdir", default=None)

@@ -47,7 +47,9 @@ def one_run(d: Path, gen: str, setting: str, settings: dict, cfg: dict, cap: int
     p = OneRunProtocol.from_config(cfg, "bench")
     c = d / f"one_run_{gen}_{setting}"
     c.mkdir(exist_ok=True)
-    one_run_jobs.canaries(str(d / "train.parquet"), str(d / "schema.json"), str(c / "canaries.parquet"), p.canary_slice())
+    one_run_jobs.canaries(
+        str(d / "train.parquet"), str(d / "schema.json"), str(c / "canaries.parquet"), p.canary_slice()
+    )
     key = {"dataset": "census", "generator": gen, "setting": setting}
     one_run_jobs.audit_train(str(d / "train.parquet"), str(c / "canaries.parquet"), str(c / "train.parquet"),
                              str(c / "train.json"), {**key, "cap": cap, "seed": p.seed})  # fmt: skip
@@ -95,7 +97,9 @@ def shadow(d: Path, gen: str, setting: str, settings: dict, proto: dict) -> dict
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--census", default=os.environ.get("PRIVSYNTH_CENSUS", str(REPO.parent / "shared/data/census.csv.gz")))
+    ap.add_argument(
+        "--census", default=os.environ.get("PRIVSYNTH_CENSUS", str(REPO.parent / "shared/data/census.csv.gz"))
+    )
     ap.add_argument("--out", default="/tmp/privsynth-bench-one-run")
     ap.add_argument("--m", type=int, default=1000)
     ap.add_argument("--skip-mostlyai", action="store_true")
@@ -125,7 +129,12 @@ def main() -> None:
         os.environ["PRIVSYNTH_PLUGINS"] = str(REPO / "tests" / "plugins")
         for m in (1000, 5000):
             for eps in (1.0, 2.0, 4.0):
-                s = {"epsilon": eps, "canaries": "<canaries>", "train": str(d / "train.parquet"), "sample_size": m + 500}
+                s = {
+                    "epsilon": eps,
+                    "canaries": "<canaries>",
+                    "train": str(d / "train.parquet"),
+                    "sample_size": m + 500,
+                }
                 rows.append(one_run(d, "rr_canary", f"eps{eps:g}_m{m}", s, {"m": m}))
                 print(json.dumps(rows[-1]), flush=True)
     (d / "results.json").write_text(json.dumps(rows, indent=2))

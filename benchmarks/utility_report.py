@@ -43,12 +43,12 @@ def main() -> None:
         base = read_json(res / ds / "data" / "utility_baseline.json")
         train = pd.read_parquet(res / ds / "data" / "train.parquet").reset_index(drop=True)
         holdout = pd.read_parquet(res / ds / "data" / "holdout.parquet").reset_index(drop=True)
-        s = timed(lambda: utility.evaluate(train, holdout, base["target"], threads=args.threads), args.repeat)
+        s = timed(
+            lambda t=train, h=holdout, b=base: utility.evaluate(t, h, b["target"], threads=args.threads), args.repeat
+        )
         print(f"utility.evaluate {ds}: {len(train)} train x {train.shape[1]} cols, threads={args.threads}: {s:.2f} s")
     with tempfile.TemporaryDirectory() as tmp:
-        plots = {
-            ds: {n: Path(tmp) / ds / f"{n}.svg" for n in report.PLOT_NAMES} for ds in summary["dataset"].unique()
-        }
+        plots = {ds: {n: Path(tmp) / ds / f"{n}.svg" for n in report.PLOT_NAMES} for ds in summary["dataset"].unique()}
         s = timed(lambda: [report.make_plots(summary, ds, p) for ds, p in plots.items()], args.repeat)
         print(f"report.make_plots, {len(plots)} dataset(s), {len(summary)} runs: {s:.2f} s")
         s = timed(lambda: report.render(summary, res, Path(tmp) / "report" / "index.html", plots), args.repeat)

@@ -70,7 +70,11 @@ def test_remote_references_found_and_removed() -> None:
         '</head><body><a href="https://plotly.com/">link</a><script>var s = "<img src=\'https://t.org/\'>";</script>'
         '<img src="data:image/png;base64,AAAA"></body></html>'
     )
-    assert eda.remote_references(page) == ["//cdn.example.org/a.css", "https://cdnjs.cloudflare.com/x.js", "https://e.org/i.png"]
+    assert eda.remote_references(page) == [
+        "//cdn.example.org/a.css",
+        "https://cdnjs.cloudflare.com/x.js",
+        "https://e.org/i.png",
+    ]
     # A remote image in CSS cannot be stripped safely: the report is refused, not written.
     with pytest.raises(PrivsynthError, match="internet"):
         eda.make_offline(page)

@@ -60,9 +60,9 @@ def test_env_matches_pyproject(path: Path):
     assert pythons, f"{path.name}: pin python (e.g. python=3.11)"
     version = re.sub(r"^python\s*[=<>!~]*", "", pythons[0])
     requires = PYPROJECT["project"]["requires-python"]
-    assert SpecifierSet(requires).contains(Version(version)), (
-        f"{path.name}: {pythons[0]} does not satisfy requires-python {requires}"
-    )
+    assert SpecifierSet(requires).contains(
+        Version(version)
+    ), f"{path.name}: {pythons[0]} does not satisfy requires-python {requires}"
 
     expected = list(PYPROJECT["project"]["dependencies"])
     if path.stem != "core":
@@ -78,9 +78,9 @@ def test_env_matches_pyproject(path: Path):
     want = [_norm(r) for r in expected]
     assert len(got) == len(set(got)), f"{path.name}: duplicate pip requirements"
     missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
-    assert not missing and not extra, (
-        f"{path.name} disagrees with pyproject.toml: missing {missing}, not in pyproject {extra}"
-    )
+    assert (
+        not missing and not extra
+    ), f"{path.name} disagrees with pyproject.toml: missing {missing}, not in pyproject {extra}"
 
 
 def _conda_directives() -> dict[Path, set[Path]]:

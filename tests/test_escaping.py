@@ -38,7 +38,9 @@ PAYLOADS = [
 AWKWARD = [*PAYLOADS, "", " ", "&amp;", "a,b", 'quote"d', "new\nline", "tab\tx", "ünï©ødé", "\u2028", "NaN", "null",
            "None", "0", "-1e309", "{{7*7}}", "${x}", "*emph* _u_ `c`", "# head", "| a | b |", "\\", "%s%n"]  # fmt: skip
 
-names = st.one_of(st.sampled_from(AWKWARD), st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12))
+names = st.one_of(
+    st.sampled_from(AWKWARD), st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
+)
 labels = st.one_of(st.sampled_from(AWKWARD), st.text(max_size=8))
 
 
@@ -47,7 +49,7 @@ def tables(draw: st.DrawFn) -> pd.DataFrame:
     n = draw(st.integers(5, 25))
     cols = draw(st.lists(names, min_size=1, max_size=4, unique_by=str))
     data = {}
-    for i, name in enumerate(cols):
+    for _i, name in enumerate(cols):
         kind = draw(st.sampled_from(["category", "int", "float", "bool"]))
         rows = st.lists
         if kind == "category":
@@ -146,11 +148,15 @@ def _synthetic(df: pd.DataFrame) -> pd.DataFrame:
     return df.sample(frac=1.0, replace=True, random_state=1).reset_index(drop=True)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @given(df=tables())
 def test_compare_page_escapes_names_and_values(df: pd.DataFrame, tmp_path: Path) -> None:
     out = tmp_path / "compare.html"
-    eda.comparison_page(df, _synthetic(df), out, title="t: real vs synthetic", links={"real EDA": "../../data/eda.html"})
+    eda.comparison_page(
+        df, _synthetic(df), out, title="t: real vs synthetic", links={"real EDA": "../../data/eda.html"}
+    )
     page = assert_inert(out.read_text(encoding="utf-8"))
     text = _visible(page)
     for name in df.columns:  # each column name is in the per-column table, as text
@@ -161,8 +167,20 @@ def test_compare_page_escapes_names_and_values(df: pd.DataFrame, tmp_path: Path)
 def test_report_index_escapes_strings_from_the_results(tmp_path: Path) -> None:
     """The report's free text from results: the mostlyai comparison table (names in the grid are NAME-checked)."""
     results = tmp_path / "results"
-    rows = [{"dataset": "toy", "generator": "marginals", "setting": f"s{i}", "base_setting": f"s{i}", "repeat": 1,
-             "positive_control": False, "rows": 10, "epsilon": None, "qa_accuracy_overall": 0.9} for i in range(2)]
+    rows = [
+        {
+            "dataset": "toy",
+            "generator": "marginals",
+            "setting": f"s{i}",
+            "base_setting": f"s{i}",
+            "repeat": 1,
+            "positive_control": False,
+            "rows": 10,
+            "epsilon": None,
+            "qa_accuracy_overall": 0.9,
+        }
+        for i in range(2)
+    ]
     (results / "toy/mostlyai").mkdir(parents=True)
     pd.DataFrame({"setting": PAYLOADS, "accuracy": [i / 20 for i in range(len(PAYLOADS))]}).to_csv(
         results / "toy/mostlyai/comparison.csv", index=False

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import run_snakemake, tiny_config
 from test_workflow import WDBC, _planned
 

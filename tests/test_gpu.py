@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import REPO, run_snakemake
 
 TUTORIAL = ("no_dp", "no_dp_5_epochs", "dp_noise1.5", "dp_noise4.0")

@@ -14,9 +14,9 @@ import pytest
 # No Hugging Face Hub here: models must come from local directories.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from conftest import run_snakemake, tiny_config  # noqa: E402
 from great_tiny import build_tiny_model  # noqa: E402
 
-from conftest import run_snakemake, tiny_config  # noqa: E402
 from privsynth.errors import ConfigError, GeneratorError  # noqa: E402
 from privsynth.generators import great  # noqa: E402
 from privsynth.schema import Schema, coerce_frame, infer_schema, validate_frame  # noqa: E402
@@ -40,9 +40,7 @@ def tiny_llm(tmp_path_factory: pytest.TempPathFactory, wdbc4: pd.DataFrame) -> P
 def test_codec_round_trips_names_and_labels_be_great_cannot_parse() -> None:
     from be_great.great_utils import _convert_text_to_tabular_data
 
-    df = pd.DataFrame(
-        {"mean radius": [1.5, 2.25], "size, cm": [3, 4], "x is y": ["a, b", "c is d"], "target": [0, 1]}
-    )
+    df = pd.DataFrame({"mean radius": [1.5, 2.25], "size, cm": [3, 4], "x is y": ["a, b", "c is d"], "target": [0, 1]})
     schema = infer_schema(df)
     codec = great._Codec(schema)
     enc = codec.encode(df)
@@ -74,7 +72,9 @@ def test_check_settings_rejects_unsupported_combinations(settings: dict, message
 def test_missing_model_offline_says_how_to_predownload(tmp_path: Path, wdbc4: pd.DataFrame) -> None:
     gen = great.GENERATOR(workdir=tmp_path, threads=1)
     train = wdbc4.head(20)
-    with pytest.raises(GeneratorError, match=r"not in the Hugging Face cache.*hf download privsynth-test/no-such-model"):
+    with pytest.raises(
+        GeneratorError, match=r"not in the Hugging Face cache.*hf download privsynth-test/no-such-model"
+    ):
         gen.fit(train, infer_schema(train), {"llm": "privsynth-test/no-such-model", "gpu": 0}, 0)
 
 
@@ -118,8 +118,13 @@ def test_great_rule_samples_valid_rows_dp_and_fails_within_budget(
                     "dp": {**common, "sample_size": 10, "differential_privacy": {"target_epsilon": 8.0}},
                     # Deterministic failures: one attempt of 20 candidates cannot give 500 rows,
                     # and a zero time budget stops before or after the first batch.
-                    "attempts": {**common, "epochs": 1, "sample_size": 500, "sample_batch_size": 20,
-                                 "sample_max_attempts": 1},
+                    "attempts": {
+                        **common,
+                        "epochs": 1,
+                        "sample_size": 500,
+                        "sample_batch_size": 20,
+                        "sample_max_attempts": 1,
+                    },
                     "budget": {**common, "epochs": 1, "sample_size": 500, "sample_time_budget_s": 0.001},
                 }  # fmt: skip
             },
@@ -134,9 +139,9 @@ def test_great_rule_samples_valid_rows_dp_and_fails_within_budget(
     ntrain = len(pd.read_parquet(tmp_path / "results/wdbc4/data/train.parquet"))
 
     for setting in ("plain", "dp"):
-        assert (res / setting / "synthetic.parquet").exists(), (
-            f"{setting} failed:\n{(logs / f'{setting}.log').read_text()[-3000:]}\n{proc.stderr[-3000:]}"
-        )
+        assert (
+            res / setting / "synthetic.parquet"
+        ).exists(), f"{setting} failed:\n{(logs / f'{setting}.log').read_text()[-3000:]}\n{proc.stderr[-3000:]}"
         syn = pd.read_parquet(res / setting / "synthetic.parquet")
         assert list(syn.columns) == COLUMNS and len(syn) == 10
         assert validate_frame(syn, schema).n_invalid == 0

@@ -15,8 +15,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
-
 from conftest import run_snakemake, tiny_config
+
 from privsynth.generators import mostlyai as m
 
 WDBC = {"source": {"kind": "wdbc"}, "split": {"holdout_fraction": 0.2, "seed": 42}, "audit": {"enabled": False}}

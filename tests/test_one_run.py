@@ -83,7 +83,9 @@ def test_auc_interval_matches_sklearn_and_does_not_collapse():
     assert a == 1.0 and 0.97 < lo < 1.0 and hi == pytest.approx(1.0)
     # Null: the Mann-Whitney standard error (no ties) is recovered at AUC 0.5.
     n1 = n0 = 500
-    _, lo, hi = bounds.auc_interval(np.r_[np.ones(n1), np.zeros(n0)], np.r_[np.arange(0, 1000, 2), np.arange(1, 1000, 2)], 0.05)
+    _, lo, hi = bounds.auc_interval(
+        np.r_[np.ones(n1), np.zeros(n0)], np.r_[np.arange(0, 1000, 2), np.arange(1, 1000, 2)], 0.05
+    )
     se = math.sqrt((n1 + n0 + 1) / (12 * n1 * n0))
     assert (hi - lo) / 2 == pytest.approx(1.96 * se, rel=0.02)
 
@@ -259,15 +261,26 @@ def test_one_run_audit_through_the_workflow(census_path, snakemake_runner, tmp_p
             "max_rows": 3000,
             "audit": {
                 "enabled": False,
-                "one_run": {"enabled": True, "m": 300, "outliers": 10,
-                            "generators": ["copy", "holdout", "rr_canary"], "release_is_audit_run": ["holdout"]},
+                "one_run": {
+                    "enabled": True,
+                    "m": 300,
+                    "outliers": 10,
+                    "generators": ["copy", "holdout", "rr_canary"],
+                    "release_is_audit_run": ["holdout"],
+                },
             },  # fmt: skip
             "generators": {
                 "copy": {"default": {}},
                 "holdout": {"control": {"path": "results/census/data/holdout.parquet"}},
                 "marginals": {"default": {}},
-                "rr_canary": {"eps1": {"epsilon": 1.0, "canaries": "results/census/audit/one_run/canaries.parquet",
-                                       "train": "results/census/data/train.parquet", "sample_size": 600}},
+                "rr_canary": {
+                    "eps1": {
+                        "epsilon": 1.0,
+                        "canaries": "results/census/audit/one_run/canaries.parquet",
+                        "train": "results/census/data/train.parquet",
+                        "sample_size": 600,
+                    }
+                },
             },  # fmt: skip
         }
     )
@@ -278,7 +291,9 @@ def test_one_run_audit_through_the_workflow(census_path, snakemake_runner, tmp_p
     neg = json.loads((cells / "holdout/control/audit/one_run.json").read_text())
     assert neg["epsilon_lb"] == 0 and neg["generator_fits"] == 0
     # The release was the audit run: it trained on the audit training set.
-    assert json.loads((cells / "holdout/control/metrics.json").read_text())["train_rows"] == neg["audit_fit"]["train_rows"]
+    assert (
+        json.loads((cells / "holdout/control/metrics.json").read_text())["train_rows"] == neg["audit_fit"]["train_rows"]
+    )
     rr = json.loads((cells / "rr_canary/eps1/audit/one_run.json").read_text())
     assert rr["audit_fit"]["epsilon_accountant"] == 1.0 and rr["epsilon_lb"] <= 1.0
     s = pd.read_csv(tmp_path / "results/summary.csv").set_index("generator")

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import REPO, run_snakemake, tiny_config
+
 from privsynth import jobs
 from privsynth.config import Grid
 from privsynth.errors import ConfigError, GeneratorError
@@ -414,9 +414,7 @@ def test_missing_usage_is_estimated_and_flagged(api: FakeOpenAI, table: dict[str
     assert m["tokens_estimated"] and m["prompt_tokens"] > 0 and m["completion_tokens"] > 0
 
 
-def test_key_never_in_errors_or_logs(
-    api: FakeOpenAI, table: dict[str, Any], caplog: pytest.LogCaptureFixture
-) -> None:
+def test_key_never_in_errors_or_logs(api: FakeOpenAI, table: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
     # A hostile server echoing the key in its error message.
     api.script = [Reply(status=400, error=f"invalid request for key {KEY}")]
     with pytest.raises(GeneratorError) as err:
@@ -577,9 +575,10 @@ def test_workflow_end_to_end(api: FakeOpenAI, tmp_path: Path) -> None:
     assert m["invalid_reasons"] == {"mean area: below min 143.5": 2}
     assert m["rows_memorised"] == 4 and m["rows_memorised_from_prompt"] >= 2
     assert m["training_rows_sent"] <= 10
-    assert m["prompt_tokens"] > 0 and m["api_retries"] + json.loads(
-        (res / "wdbc/openai/b/metrics.json").read_text()
-    )["api_retries"] == 1
+    assert (
+        m["prompt_tokens"] > 0
+        and m["api_retries"] + json.loads((res / "wdbc/openai/b/metrics.json").read_text())["api_retries"] == 1
+    )
     summary = pd.read_csv(res / "summary.csv")
     assert set(summary.generator) == {"openai"} and "rows_memorised" in summary
     # The rule holds the global resource openai_requests (default profile: 1), so

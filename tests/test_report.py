@@ -18,7 +18,6 @@ from conftest import run_snakemake, tiny_config
 
 from privsynth import report
 
-
 # --- headless Chromium --------------------------------------------------------------
 
 
@@ -195,7 +194,9 @@ def test_report_flags_contradiction(tmp_path: Path, chromium: str) -> None:
     assert page.svgs == 3
     assert "AUDIT CONTRADICTS DP CLAIM" in " ".join(page.svg_text)
     # The MOSTLY AI tutorial table is on the page.
-    assert any(r["cells"][0]["text"] == "no_dp" and r["cells"][1]["text"] == "0.951" for t in page.tables.values() for r in t)
+    assert any(
+        r["cells"][0]["text"] == "no_dp" and r["cells"][1]["text"] == "0.951" for t in page.tables.values() for r in t
+    )
     check_links(page, out)
     hrefs = set(page.hrefs)
     assert "../toy/copy/default/qa/report.html" in hrefs
@@ -273,7 +274,13 @@ def test_report_through_snakemake(tmp_path: Path, chromium: str) -> None:
     with zipfile.ZipFile(tmp_path / "report.zip") as z:
         names = z.namelist()
         text = "".join(z.read(n).decode("utf-8", "replace") for n in names if n.endswith((".html", ".js")))
-    for f in ("summary.csv", "accuracy_vs_epsilon.svg", "mia_auc_vs_accuracy.svg", "epsilon_vs_audit.svg", "index.html"):
+    for f in (
+        "summary.csv",
+        "accuracy_vs_epsilon.svg",
+        "mia_auc_vs_accuracy.svg",
+        "epsilon_vs_audit.svg",
+        "index.html",
+    ):
         assert any(n.endswith(f) for n in names), (f, names)
     assert "A point above the" in text or "point above the" in text.replace("\\n", " ")
 

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from conftest import REPO, tiny_config
 from test_workflow import WDBC, _planned
 
@@ -104,7 +103,12 @@ def test_canonical_params_sort_nested_blocks_and_normalise_numbers():
     a = {"differential_privacy": {"max_epsilon": 1, "noise_multiplier": 1.5, "delta": 1e-5}, "epochs": 3}
     b = {"epochs": 3.0, "differential_privacy": {"delta": 0.00001, "noise_multiplier": 1.5, "max_epsilon": 1.0}}
     assert repr(canonical(a)) == repr(canonical(b))
-    assert canonical({"x": {3, 1, 2}, "y": -0.0, "z": True, "n": None}) == {"n": None, "x": [1, 2, 3], "y": 0, "z": True}
+    assert canonical({"x": {3, 1, 2}, "y": -0.0, "z": True, "n": None}) == {
+        "n": None,
+        "x": [1, 2, 3],
+        "y": 0,
+        "z": True,
+    }
     assert canonical(float("nan")) != canonical(float("nan"))  # NaN stays a float
     assert canonical(0.5) == 0.5 and isinstance(canonical(2.0), int) and canonical(True) is True
 
@@ -155,7 +159,7 @@ def test_code_identity_separates_rule_families(tmp_path, monkeypatch):
     assert [r for r in rules if before[r] != after[r]] == ["audit_attack"]
     # jobs.synthesize is part of every synthesis identity (the one-run audit's own fit
     # included), jobs.summary_job only of the summary's.
-    jobs = src / "jobs.py"
+    jobs = src / "jobs" / "__init__.py"
     jobs.write_text(jobs.read_text().replace('"rows": len(syn),', '"rows": int(len(syn)),'))
     changed = sorted(r for r in rules if identity.code_identity(r, wc) != after[r])
     assert changed == sorted([r for r in rules if r.startswith("synthesize_")] + ["audit_one_run_fit"])

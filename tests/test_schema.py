@@ -32,7 +32,9 @@ def test_infer_types_and_bounds(frame):
 
 
 def test_overrides_replace_inferred_keys(frame):
-    s = infer_schema(frame, {"age": {"type": "countable", "min": 17, "max": 90}, "label": {"representation": [0, 1, 2]}})
+    s = infer_schema(
+        frame, {"age": {"type": "countable", "min": 17, "max": 90}, "label": {"representation": [0, 1, 2]}}
+    )
     assert (s.column("age")["min"], s.column("age")["max"]) == (17, 90)
     assert s.column("label")["representation"] == ["0", "1", "2"]
 

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import REPO, run_snakemake, tiny_config
 
 pytestmark = pytest.mark.slow
@@ -224,4 +223,3 @@ def test_grid_on_slurm(slurm_cluster, tmp_path: Path):
     assert f"SLURM-job '{failed['slurm_id']}' failed" in out, out[-4000:]
     assert str(failed["log"]) in out and failed["log"].is_file(), out[-4000:]
     print(f"SLURM grid: first run {first_s:.0f} s ({len(subs)} sbatch), rerun {rerun_s:.0f} s ({len(subs2)} sbatch)")
-

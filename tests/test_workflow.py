@@ -11,7 +11,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import REPO, run_snakemake, tiny_config
 
 WDBC = {
@@ -150,7 +149,12 @@ def test_failing_generator_fails_only_its_job_and_rerun_resumes(tmp_path):
 @pytest.mark.slow
 def test_run_rerun_only_what_changed(tmp_path, census_path):
     cfg = tiny_config(wdbc=json.loads(json.dumps(WDBC)), census=_census(census_path))
-    cfg["qa"] = {"enabled": True, "max_sample_size_accuracy": 300, "max_sample_size_embeddings": 60, "max_trivariates": 20}
+    cfg["qa"] = {
+        "enabled": True,
+        "max_sample_size_accuracy": 300,
+        "max_sample_size_embeddings": 60,
+        "max_trivariates": 20,
+    }
     run_snakemake(tmp_path, cfg)
     res = tmp_path / "results"
     summary = pd.read_csv(res / "summary.csv")

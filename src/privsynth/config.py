@@ -205,9 +205,7 @@ def schema_error_line(instance: Any, schema: Mapping[str, Any], where: str = "")
     if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
         known = set(error.schema.get("properties", {}))
         patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
-        extra = sorted(
-            str(k) for k in error.instance if k not in known and not any(p.search(str(k)) for p in patterns)
-        )
+        extra = sorted(str(k) for k in error.instance if k not in known and not any(p.search(str(k)) for p in patterns))
         if extra:
             path.append(extra[0])
     elif error.validator == "required":

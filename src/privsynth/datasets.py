@@ -97,7 +97,7 @@ def _stat_key(p: Path) -> tuple[int, int]:
     return st.st_size, st.st_mtime_ns
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
     return sha256_file(path)
 

@@ -110,9 +110,7 @@ def build_report(df: pd.DataFrame, sections: Sequence[str]) -> Any:
 
 _REMOTE = re.compile(r"^\s*(?:https?:)?//", re.I)
 # <script src="https://..."></script> as written by nbconvert's template and plotly.
-_REMOTE_SCRIPT = re.compile(
-    r"<script\b[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//[^>]*>\s*</script>", re.I
-)
+_REMOTE_SCRIPT = re.compile(r"<script\b[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//[^>]*>\s*</script>", re.I)
 _REMOTE_LINK = re.compile(r"<link\b[^>]*\bhref\s*=\s*[\"']?(?:https?:)?//[^>]*>", re.I)
 # nbconvert's loader that imports mermaid from cdnjs when a page has diagrams (edvart draws none).
 _MERMAID_LOADER = re.compile(r"<script type=\"module\">(?:(?!</script>).)*?mermaid(?:(?!</script>).)*</script>", re.S)
@@ -350,8 +348,9 @@ class _LiveCollector(HTMLParser):
         for name, value in attrs:
             if _HANDLER_ATTR.match(name):
                 self.found.append(f"<{tag} {name}=...>")
-            elif name in ("href", "src", "action", "formaction", "xlink:href", "data") and (value or "").strip(
-            ).lower().startswith(("javascript:", "vbscript:")):
+            elif name in ("href", "src", "action", "formaction", "xlink:href", "data") and (
+                value or ""
+            ).strip().lower().startswith(("javascript:", "vbscript:")):
                 self.found.append(f"<{tag} {name}=javascript:...>")
         self._in_script = tag == "script"
         if tag == "script":
@@ -400,9 +399,7 @@ def _run_sanitized(nb: Any, timeout: int, km: Any = None) -> str:
     return nbconvert.HTMLExporter(exclude_input=True).from_notebook_node(nb)[0]
 
 
-def _export_html_inert(
-    report: Any, html_path: str, dataset_name: str, dataset_description: str, timeout: int
-) -> None:
+def _export_html_inert(report: Any, html_path: str, dataset_name: str, dataset_description: str, timeout: int) -> None:
     """edvart's ``export_html`` with the executed notebook sanitized before conversion."""
     from unittest import mock
 
@@ -826,7 +823,7 @@ def comparison_page(
         q = html_lib.escape(qa_report)
         body = (
             '<h2 id="marginals">Marginals and correlations</h2>'
-            f'<p>Overlaid marginals of every column and correlation matrices side by side are in the '
+            f"<p>Overlaid marginals of every column and correlation matrices side by side are in the "
             f'fidelity report: <a href="{q}#univariates">univariate distributions</a>, '
             f'<a href="{q}#correlations">correlations</a>, <a href="{q}#bivariates">bivariate distributions</a>.</p>'
         )
@@ -840,8 +837,7 @@ def comparison_page(
             '<h2 id="marginals">Marginals (share of rows; real filled, synthetic line/bars)</h2>'
             + divs[0]
             + '<h2 id="correlations">Associations side by side</h2><p class="note">|Spearman| between numeric '
-            "columns, Cramér's V otherwise (numeric columns as deciles).</p>"
-            + divs[1]
+            "columns, Cramér's V otherwise (numeric columns as deciles).</p>" + divs[1]
         )
         # Inline plotly.js once so the page works without network access.
         from plotly.offline import get_plotlyjs

@@ -56,18 +56,32 @@ FAMILIES: dict[str, list[str]] = {
     "audit_shadow_sets": ["audit/jobs:shadow_sets_job", "audit/threat_model", "audit/encoding", "schema"],
     "audit_fit": ["audit/jobs:fit_batch_job", "schema", "generators/base", "{generator}"],
     "audit_attack": [
-        "audit/jobs:attack_job", "audit/attacks", "audit/encoding", "audit/report", "audit/stats",
-        "audit/threat_model", "schema",
+        "audit/jobs:attack_job",
+        "audit/attacks",
+        "audit/encoding",
+        "audit/report",
+        "audit/stats",
+        "audit/threat_model",
+        "schema",
     ],  # fmt: skip
     "audit_skipped": ["audit/jobs:skipped_job"],
     "audit_one_run_canaries": [
-        "audit/one_run_jobs:canaries_job", "audit/one_run", "audit/threat_model", "audit/encoding", "schema",
+        "audit/one_run_jobs:canaries_job",
+        "audit/one_run",
+        "audit/threat_model",
+        "audit/encoding",
+        "schema",
     ],  # fmt: skip
     "audit_one_run_train": ["audit/one_run_jobs:train_job", "audit/one_run"],
     "audit_one_run_fit": ["audit/one_run_jobs:fit_job", "jobs:synthesize", "schema", "generators/base", "{generator}"],
     "audit_one_run_attack": [
-        "audit/one_run_jobs:attack_job", "audit/one_run", "audit/bounds", "audit/encoding", "audit/one_run_report",
-        "audit/threat_model", "schema",
+        "audit/one_run_jobs:attack_job",
+        "audit/one_run",
+        "audit/bounds",
+        "audit/encoding",
+        "audit/one_run_report",
+        "audit/threat_model",
+        "schema",
     ],  # fmt: skip
     "audit_one_run_skipped": ["audit/one_run_jobs:skipped_job"],
     "summary": ["jobs:summary_job", "summary"],
@@ -128,7 +142,7 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _parsed(path: Path, mtime_ns: int) -> ast.Module:
     return _strip_docstrings(ast.parse(path.read_text(), filename=str(path)))  # type: ignore[return-value]
 
@@ -187,6 +201,8 @@ def digest(entries: Iterable[str], generator: str | None = None) -> str:
     for entry in entries:
         module, _, func = entry.partition(":")
         path = module_path(module, generator)
+        if func and path.is_dir():  # a function of a package: its __init__
+            path = path / "__init__.py"
         label = module if module != "{generator}" else f"generator {generator}"
         files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
         for f in files:
@@ -198,7 +214,7 @@ def digest(entries: Iterable[str], generator: str | None = None) -> str:
     return h.hexdigest()[:16]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _script_modules(script: str) -> tuple[str, ...]:
     """privsynth modules a rule script imports (besides the job runner), for rules not in FAMILIES."""
     tree = ast.parse(Path(script).read_text())

@@ -24,7 +24,7 @@ import contextlib
 import html
 import logging
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -186,7 +186,9 @@ def write_partial(
     return page
 
 
-def _failed_table(states: Sequence[CellStatus], fails: Sequence[Failure], cells: Sequence[Key], base: Path) -> pd.DataFrame:
+def _failed_table(
+    states: Sequence[CellStatus], fails: Sequence[Failure], cells: Sequence[Key], base: Path
+) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     for s in states:
         if s.complete:

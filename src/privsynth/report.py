@@ -37,15 +37,32 @@ METRICS: list[tuple[str, str, str, int]] = [
     ("qa_accuracy_overall", "Fidelity accuracy", "mostlyai-qa overall accuracy of synthetic vs training data", 3),
     ("utility_auc", "ML utility AUC", "classifier trained on synthetic data, AUC on the real holdout", 3),
     ("utility_real_auc", "Real-train AUC", "same classifier trained on the real training split (baseline)", 3),
-    ("utility_accuracy", "ML utility acc.", "accuracy on the real holdout of the classifier trained on synthetic data", 3),
+    (
+        "utility_accuracy",
+        "ML utility acc.",
+        "accuracy on the real holdout of the classifier trained on synthetic data",
+        3,
+    ),
     ("utility_real_accuracy", "Real-train acc.", "baseline accuracy, classifier trained on real training data", 3),
     ("runtime_seconds", "Runtime (s)", "generator fit + sample wall time", 1),
-    ("audit_auc_worst", "MIA AUC (worst)",
-     "membership-inference AUC, worst of the audited targets (each with its attack chosen on shadow data)", 3),
-    ("audit_tpr_at_1pct_fpr_worst", "TPR@1%FPR (worst)",
-     "attack true-positive rate at 1% false positives, worst target; empty = n/a (< 300 negative sets)", 3),
-    ("audit_epsilon_lb_worst", "Audited ε LB",
-     "lower bound on ε (add/remove adjacency, jointly at audit.confidence) from the audit, worst target", 3),
+    (
+        "audit_auc_worst",
+        "MIA AUC (worst)",
+        "membership-inference AUC, worst of the audited targets (each with its attack chosen on shadow data)",
+        3,
+    ),
+    (
+        "audit_tpr_at_1pct_fpr_worst",
+        "TPR@1%FPR (worst)",
+        "attack true-positive rate at 1% false positives, worst target; empty = n/a (< 300 negative sets)",
+        3,
+    ),
+    (
+        "audit_epsilon_lb_worst",
+        "Audited ε LB",
+        "lower bound on ε (add/remove adjacency, jointly at audit.confidence) from the audit, worst target",
+        3,
+    ),
 ]
 TEXT_COLUMNS = ["dataset", "generator", "base_setting", "label"]
 PLOT_NAMES = ("accuracy_vs_epsilon", "mia_auc_vs_accuracy", "epsilon_vs_audit")
@@ -259,8 +276,18 @@ def make_plots(df: pd.DataFrame, dataset: str, out: Mapping[str, str | os.PathLi
     # 1. accuracy (fidelity, and ML utility) vs accountant epsilon
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), constrained_layout=True)
     for ax, col, ylabel, missing in (
-        (axes[0], "qa_accuracy_overall", "fidelity accuracy (mostlyai-qa)", "no fidelity accuracy (qa.enabled is false?)"),
-        (axes[1], "utility_auc", "ML utility AUC (train synthetic, test real)", "no ML utility (datasets.<name>.target unset?)"),
+        (
+            axes[0],
+            "qa_accuracy_overall",
+            "fidelity accuracy (mostlyai-qa)",
+            "no fidelity accuracy (qa.enabled is false?)",
+        ),
+        (
+            axes[1],
+            "utility_auc",
+            "ML utility AUC (train synthetic, test real)",
+            "no ML utility (datasets.<name>.target unset?)",
+        ),
     ):
         y = sub[col].to_numpy(dtype=float)
         if not np.isfinite(y).any() or len(sub) == 0:
@@ -413,7 +440,7 @@ def _e(x: Any) -> str:
 def _fmt(v: float, decimals: int) -> str:
     if v is None or not np.isfinite(v):
         return "∞" if v is not None and np.isinf(v) else "n/a"
-    if 0 < abs(v) < 10 ** -decimals:
+    if 0 < abs(v) < 10**-decimals:
         return f"{v:.2g}"
     return f"{v:.{decimals}f}"
 
@@ -518,7 +545,8 @@ def render(
     repeats = bool(len(agg)) and int(agg["runs"].max()) > 1
 
     run_links = {
-        i: _links(cell_artefacts(results, r["dataset"], r["generator"], r["setting"]), out_dir) for i, r in df.iterrows()
+        i: _links(cell_artefacts(results, r["dataset"], r["generator"], r["setting"]), out_dir)
+        for i, r in df.iterrows()
     }
     agg_links = {}
     for i, r in agg.iterrows():
@@ -609,7 +637,9 @@ def render(
         section = one_run_report.html_section(df, ds)  # "" where no cell has the one-run audit
         p = plots.get(ds, {}).get("one_run_audit")
         if section and p is not None and Path(p).is_file():
-            body.append(f'<div class="plots"><figure class="plot" data-plot="one_run_audit">{inline_svg(p)}</figure></div>')
+            body.append(
+                f'<div class="plots"><figure class="plot" data-plot="one_run_audit">{inline_svg(p)}</figure></div>'
+            )
         body.append(section)
         comparison = results / ds / "mostlyai" / "comparison.csv"
         if comparison.is_file():

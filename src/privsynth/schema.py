@@ -197,9 +197,7 @@ def coerce_frame(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
         if col["type"] in NUMERIC_TYPES or col.get("dtype") in ("int64", "float64"):
             out[col["name"]] = pd.to_numeric(s, errors="coerce")
         elif col.get("dtype") == "bool":
-            out[col["name"]] = s.map(
-                lambda v: {"true": True, "false": False}.get(str(v).strip().lower(), np.nan)
-            )
+            out[col["name"]] = s.map(lambda v: {"true": True, "false": False}.get(str(v).strip().lower(), np.nan))
         else:
             # Surrounding whitespace is dropped (LLM output), unless it is part of a category.
             allowed = set(map(str, col["representation"])) if col["type"] in FINITE_TYPES else set()

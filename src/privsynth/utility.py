@@ -182,7 +182,9 @@ def baseline(train_path: str, holdout_path: str, out_json: str, job: Mapping[str
         out.update({"auc": None, "accuracy": None, "train_rows": len(train), "test_rows": len(holdout)})
     else:
         r = evaluate(train, holdout, target, threads=threads)
-        log.info("%s real-train baseline (%s): AUC %.4f, accuracy %.4f", job["dataset"], target, r["auc"], r["accuracy"])
+        log.info(
+            "%s real-train baseline (%s): AUC %.4f, accuracy %.4f", job["dataset"], target, r["auc"], r["accuracy"]
+        )
         out.update(r)
     write_json(out, out_json)
     return out

@@ -18,10 +18,10 @@ rule audit_shadow_sets:
         pools="results/{dataset}/audit/pools.parquet",
     log:
         "results/logs/audit_shadow_sets/{dataset}.log",
-    params:
-        job=lambda wc: {"dataset": wc.dataset, **AUDIT.protocol(wc.dataset).sets_slice()},
     conda:
         "../../envs/core.yaml"
+    params:
+        job=lambda wc: {"dataset": wc.dataset, **AUDIT.protocol(wc.dataset).sets_slice()},
     script:
         "../scripts/audit_shadow_sets.py"
 
@@ -40,13 +40,13 @@ rule audit_fit:
     wildcard_constraints:
         generator=NAME,
         batch=r"\d+",
-    params:
-        job=lambda wc: AUDIT.fit_slice(wc.dataset, wc.generator, wc.setting, int(wc.batch)),
+    conda:
+        audit_generator_env
     threads: config["threads"]
     resources:
         gpu=gpu_of,
-    conda:
-        audit_generator_env
+    params:
+        job=lambda wc: AUDIT.fit_slice(wc.dataset, wc.generator, wc.setting, int(wc.batch)),
     script:
         "../scripts/audit_fit.py"
 
@@ -70,11 +70,11 @@ rule audit_attack:
         "results/logs/audit_attack/{dataset}/{generator}/{setting}.log",
     wildcard_constraints:
         generator=NAME,
-    params:
-        job=lambda wc: AUDIT.attack_slice(wc.dataset, wc.generator, wc.setting),
-    threads: config["threads"]
     conda:
         "../../envs/core.yaml"
+    threads: config["threads"]
+    params:
+        job=lambda wc: AUDIT.attack_slice(wc.dataset, wc.generator, wc.setting),
     script:
         "../scripts/audit_attack.py"
 
@@ -87,6 +87,9 @@ rule audit_skipped:
         "results/logs/audit_skipped/{dataset}/{generator}/{setting}.log",
     wildcard_constraints:
         generator=NAME,
+    localrule: True
+    conda:
+        "../../envs/core.yaml"
     params:
         job=lambda wc: {
             "dataset": wc.dataset,
@@ -94,9 +97,6 @@ rule audit_skipped:
             "setting": wc.setting,
             "reason": AUDIT.skip_reason(wc.dataset, wc.generator, wc.setting),
         },
-    localrule: True
-    conda:
-        "../../envs/core.yaml"
     script:
         "../scripts/audit_skipped.py"
 

@@ -11,10 +11,10 @@ rule audit_one_run_canaries:
         "results/{dataset}/audit/one_run/canaries.parquet",
     log:
         "results/logs/audit_one_run_canaries/{dataset}.log",
-    params:
-        job=lambda wc: ONE_RUN.canary_slice(wc.dataset),
     conda:
         "../../envs/core.yaml"
+    params:
+        job=lambda wc: ONE_RUN.canary_slice(wc.dataset),
     script:
         "../scripts/audit_one_run_canaries.py"
 
@@ -30,10 +30,10 @@ rule audit_one_run_train:
         "results/logs/audit_one_run_train/{dataset}/{generator}/{setting}.log",
     wildcard_constraints:
         generator=NAME,
-    params:
-        job=lambda wc: ONE_RUN.train_slice(wc.dataset, wc.generator, wc.setting),
     conda:
         "../../envs/core.yaml"
+    params:
+        job=lambda wc: ONE_RUN.train_slice(wc.dataset, wc.generator, wc.setting),
     script:
         "../scripts/audit_one_run_train.py"
 
@@ -52,13 +52,13 @@ rule audit_one_run_fit:
         "results/logs/audit_one_run_fit/{dataset}/{generator}/{setting}.log",
     wildcard_constraints:
         generator=NAME,
-    params:
-        job=synth_job,
+    conda:
+        audit_generator_env
     threads: config["threads"]
     resources:
         gpu=gpu_of,
-    conda:
-        audit_generator_env
+    params:
+        job=synth_job,
     script:
         "../scripts/audit_one_run_fit.py"
 
@@ -80,10 +80,10 @@ rule audit_one_run_attack:
         "results/logs/audit_one_run_attack/{dataset}/{generator}/{setting}.log",
     wildcard_constraints:
         generator=NAME,
-    params:
-        job=lambda wc: ONE_RUN.attack_slice(wc.dataset, wc.generator, wc.setting),
     conda:
         "../../envs/core.yaml"
+    params:
+        job=lambda wc: ONE_RUN.attack_slice(wc.dataset, wc.generator, wc.setting),
     script:
         "../scripts/audit_one_run_attack.py"
 
@@ -96,6 +96,9 @@ rule audit_one_run_skipped:
         "results/logs/audit_one_run_skipped/{dataset}/{generator}/{setting}.log",
     wildcard_constraints:
         generator=NAME,
+    localrule: True
+    conda:
+        "../../envs/core.yaml"
     params:
         job=lambda wc: {
             "dataset": wc.dataset,
@@ -103,9 +106,6 @@ rule audit_one_run_skipped:
             "setting": wc.setting,
             "reason": one_run_skip_reason(wc),
         },
-    localrule: True
-    conda:
-        "../../envs/core.yaml"
     script:
         "../scripts/audit_one_run_skipped.py"
 

@@ -6,14 +6,14 @@ rule fetch_data:
         "results/{dataset}/data/raw.parquet",
     log:
         "results/logs/fetch_data/{dataset}.log",
+    conda:
+        "../../envs/core.yaml"
     params:
         job=lambda wc: GRID.fetch_slice(wc.dataset),
         # Where to read the data. A function of `output` is a "derived" param, which
         # Snakemake leaves out of its params trigger: moving the file (same sha256)
         # reruns nothing. The data's identity is in `job`.
         source=lambda wc, output: GRID.fetch_source(wc.dataset),
-    conda:
-        "../../envs/core.yaml"
     script:
         "../scripts/fetch_data.py"
 
@@ -27,9 +27,9 @@ rule prepare_data:
         schema="results/{dataset}/data/schema.json",
     log:
         "results/logs/prepare_data/{dataset}.log",
-    params:
-        job=lambda wc: GRID.prepare_slice(wc.dataset),
     conda:
         "../../envs/core.yaml"
+    params:
+        job=lambda wc: GRID.prepare_slice(wc.dataset),
     script:
         "../scripts/prepare_data.py"

@@ -11,11 +11,11 @@ rule eda_real:
         html="results/{dataset}/data/eda.html",
     log:
         "results/logs/eda/{dataset}/data.log",
-    params:
-        eda=lambda wc: _eda.report_slice(config),
-    threads: 1
     conda:
         "../../envs/eda.yaml"
+    threads: 1
+    params:
+        eda=lambda wc: _eda.report_slice(config),
     script:
         "../scripts/eda.py"
 
@@ -39,11 +39,11 @@ if config["eda"].get("batch", True):
                 html=[f"{d}/eda.html" for d in _dirs],
             log:
                 f"results/logs/eda/{_ds}/synthetic.log",
-            params:
-                eda=lambda wc: _eda.report_slice(config, synthetic=True),
-            threads: 1
             conda:
                 "../../envs/eda.yaml"
+            threads: 1
+            params:
+                eda=lambda wc: _eda.report_slice(config, synthetic=True),
             script:
                 "../scripts/eda_batch.py"
 
@@ -59,11 +59,11 @@ else:
             "results/logs/eda/{dataset}/{generator}/{setting}.log",
         wildcard_constraints:
             generator=NAME,
-        params:
-            eda=lambda wc: _eda.report_slice(config, synthetic=True),
-        threads: 1
         conda:
             "../../envs/eda.yaml"
+        threads: 1
+        params:
+            eda=lambda wc: _eda.report_slice(config, synthetic=True),
         script:
             "../scripts/eda.py"
 
@@ -77,11 +77,11 @@ rule eda_compare:
         "results/logs/eda_compare/{dataset}/{generator}/{setting}.log",
     wildcard_constraints:
         generator=NAME,
-    params:
-        links=lambda wc: _eda.compare_links(config),
-    threads: 1
     conda:
         "../../envs/eda.yaml"
+    threads: 1
+    params:
+        links=lambda wc: _eda.compare_links(config),
     script:
         "../scripts/eda_compare.py"
 

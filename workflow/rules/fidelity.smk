@@ -12,10 +12,10 @@ rule fidelity_qa:
         metrics="results/{dataset}/{generator}/{setting}/qa/metrics.json",
     log:
         "results/logs/fidelity_qa/{dataset}/{generator}/{setting}.log",
-    params:
-        qa=lambda wc: GRID.qa_slice(),
-    threads: 2
     conda:
         "../../envs/qa.yaml"
+    threads: 2
+    params:
+        qa=lambda wc: GRID.qa_slice(),
     script:
         "../scripts/fidelity_qa.py"

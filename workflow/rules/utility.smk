@@ -10,11 +10,11 @@ rule utility_baseline:
         "results/{dataset}/data/utility_baseline.json",
     log:
         "results/logs/utility_baseline/{dataset}.log",
-    params:
-        job=lambda wc: GRID.utility_slice(wc.dataset),
-    threads: 1
     conda:
         "../../envs/core.yaml"
+    threads: 1
+    params:
+        job=lambda wc: GRID.utility_slice(wc.dataset),
     script:
         "../scripts/utility_baseline.py"
 
@@ -29,11 +29,11 @@ rule utility:
         "results/{dataset}/{generator}/{setting}/utility.json",
     log:
         "results/logs/utility/{dataset}/{generator}/{setting}.log",
-    params:
-        job=lambda wc: GRID.utility_slice(wc.dataset),
-    threads: 1
     conda:
         "../../envs/core.yaml"
+    threads: 1
+    params:
+        job=lambda wc: GRID.utility_slice(wc.dataset),
     script:
         "../scripts/utility.py"
 

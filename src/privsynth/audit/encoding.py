@@ -71,9 +71,7 @@ class Encoder:
             s = df[name]
             # Map each distinct value once: columns have few levels and many rows.
             codes, uniques = pd.factorize(s, use_na_sentinel=True)
-            ucodes = np.array(
-                [lookup.get(_value_str(u), len(cats)) for u in uniques] + [len(cats)], dtype=np.int32
-            )
+            ucodes = np.array([lookup.get(_value_str(u), len(cats)) for u in uniques] + [len(cats)], dtype=np.int32)
             cat[:, j] = ucodes[codes]  # code -1 (missing) picks the appended "unknown" entry
         return Encoded(num=num, cat=cat, raw=raw)
 

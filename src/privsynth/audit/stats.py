@@ -152,9 +152,7 @@ def counts_at(labels: np.ndarray, scores: np.ndarray, thresholds: np.ndarray) ->
     return tp, fp
 
 
-def rule_counts(
-    labels: np.ndarray, scores: np.ndarray, threshold: float, direction: str
-) -> tuple[int, int, int, int]:
+def rule_counts(labels: np.ndarray, scores: np.ndarray, threshold: float, direction: str) -> tuple[int, int, int, int]:
     """(tp, n_in, fp, n_out) of the rule "score >= t" (``ge``) or "score <= t" (``le``)."""
     n_in, n_out = int(labels.sum()), int(len(labels) - labels.sum())
     tp, fp = counts_at(labels, scores, np.array([threshold]))

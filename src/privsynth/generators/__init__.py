@@ -38,7 +38,9 @@ def _plugins() -> dict[str, Path]:
 
 
 def builtin() -> list[str]:
-    return [m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_") and m.name not in _NOT_GENERATORS]
+    return [
+        m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_") and m.name not in _NOT_GENERATORS
+    ]
 
 
 def available() -> list[str]:

@@ -38,7 +38,7 @@ class Generator(ABC):
         self.workdir = Path(workdir) if workdir is not None else None
         self.threads = threads
 
-    @classmethod
+    @classmethod  # noqa: B027 - optional hook
     def check_settings(cls, settings: Mapping[str, Any], where: str) -> None:
         """Reject settings the JSON schema cannot express; raise ConfigError naming ``where``."""
 

@@ -157,9 +157,7 @@ class GReaTGenerator(Generator):
                     "(opacus has no grad sampler for PEFT layers); set efficient_finetuning: none"
                 )
             if settings.get("precision", "fp32") != "fp32":
-                raise ConfigError(
-                    f"{where}.precision: differential_privacy trains in fp32; set precision: fp32"
-                )
+                raise ConfigError(f"{where}.precision: differential_privacy trains in fp32; set precision: fp32")
 
     # --- fit ---------------------------------------------------------------
 
@@ -272,7 +270,9 @@ class GReaTGenerator(Generator):
                 "save_pretrained"
             )
             if os.environ.get("HF_HUB_OFFLINE") == "1":
-                raise GeneratorError(f"model {llm!r} is not in the Hugging Face cache ({cache}) and offline mode is on: {how}") from None
+                raise GeneratorError(
+                    f"model {llm!r} is not in the Hugging Face cache ({cache}) and offline mode is on: {how}"
+                ) from None
             raise GeneratorError(f"cannot load model {llm!r}: {str(exc).splitlines()[0]}; {how}") from None
         if self.device == "cpu":
             great.model.to("cpu")

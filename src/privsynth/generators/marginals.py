@@ -26,9 +26,7 @@ class MarginalsGenerator(Generator):
 
     def sample(self, n: int) -> pd.DataFrame:
         m = len(self._train)
-        return pd.DataFrame(
-            {c: self._train[c].to_numpy()[self._rng.integers(0, m, n)] for c in self._train.columns}
-        )
+        return pd.DataFrame({c: self._train[c].to_numpy()[self._rng.integers(0, m, n)] for c in self._train.columns})
 
 
 GENERATOR = MarginalsGenerator

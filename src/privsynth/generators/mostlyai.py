@@ -540,9 +540,7 @@ COMPARISON_COLUMNS = [
 ACCURACY_SOURCES = {"sdk": "SDK model report", "qa": "privsynth QA"}
 
 
-def comparison_table(
-    metrics: list[Mapping[str, Any]], qa: list[Mapping[str, Any]] | None = None
-) -> pd.DataFrame:
+def comparison_table(metrics: list[Mapping[str, Any]], qa: list[Mapping[str, Any]] | None = None) -> pd.DataFrame:
     """The tutorial's table: one row per setting (runtime = training time of the last checkpoint).
 
     ``accuracy`` is what the tutorial prints: the SDK's ``g.accuracy`` (its model

@@ -12,9 +12,9 @@ rule synthesize_baseline:
         "results/logs/synthesize/{dataset}/{generator}/{setting}.log",
     wildcard_constraints:
         generator="copy|marginals",
-    params:
-        job=synth_job,
     conda:
         "../../../envs/core.yaml"
+    params:
+        job=synth_job,
     script:
         "../../scripts/synthesize.py"

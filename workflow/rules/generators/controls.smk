@@ -14,9 +14,9 @@ rule synthesize_negative_control:
         "results/logs/synthesize/{dataset}/{generator}/{setting}.log",
     wildcard_constraints:
         generator="holdout",
-    params:
-        job=synth_job,
     conda:
         "../../../envs/core.yaml"
+    params:
+        job=synth_job,
     script:
         "../../scripts/synthesize.py"

@@ -13,12 +13,12 @@ rule synthesize_great:
         "results/logs/synthesize/{dataset}/{generator}/{setting}.log",
     wildcard_constraints:
         generator="great",
-    params:
-        job=synth_job,
+    conda:
+        "../../../envs/great.yaml"
     threads: config["threads"]
     resources:
         gpu=gpu_of,
-    conda:
-        "../../../envs/great.yaml"
+    params:
+        job=synth_job,
     script:
         "../../scripts/synthesize.py"

@@ -14,8 +14,8 @@ rule synthesize_mostlyai:
         "results/logs/synthesize/{dataset}/{generator}/{setting}.log",
     wildcard_constraints:
         generator="mostlyai",
-    params:
-        job=synth_job,
+    conda:
+        "../../../envs/mostlyai.yaml"
     # The job's CPU share is its training subprocess's torch threads (1 by default),
     # so two mostlyai jobs share a 2-core machine instead of queueing.
     threads: lambda wc: synth_job(wc)["settings"].get("torch_threads") or config["threads"]
@@ -23,8 +23,8 @@ rule synthesize_mostlyai:
         gpu=gpu_of,
         # Only a GPU job names a model; "" leaves the SLURM request at --gpus=N.
         gpu_model=lambda wc: (synth_job(wc)["settings"].get("gpu_model") or "") if gpu_of(wc) else "",
-    conda:
-        "../../../envs/mostlyai.yaml"
+    params:
+        job=synth_job,
     script:
         "../../scripts/synthesize_mostlyai.py"
 
@@ -34,10 +34,7 @@ rule mostlyai_comparison:
         # metrics of every mostlyai setting of the dataset, plus their QA metrics if enabled
         unpack(
             lambda wc: {
-                kind: [
-                    f"{cell_dir(c)}/{name}"
-                    for c in GRID.of(generator="mostlyai", dataset=wc.dataset)
-                ]
+                kind: [f"{cell_dir(c)}/{name}" for c in GRID.of(generator="mostlyai", dataset=wc.dataset)]
                 for kind, name in [("metrics", "metrics.json"), ("qa", "qa/metrics.json")]
                 if kind == "metrics" or config["qa"]["enabled"]
             }
@@ -54,7 +51,5 @@ rule mostlyai_comparison:
 
 
 TARGETS.extend(
-    f"results/{ds}/mostlyai/comparison.csv"
-    for ds in GRID.datasets
-    if GRID.of(generator="mostlyai", dataset=ds)
+    f"results/{ds}/mostlyai/comparison.csv" for ds in GRID.datasets if GRID.of(generator="mostlyai", dataset=ds)
 )

@@ -15,12 +15,12 @@ rule synthesize_openai:
         "results/logs/synthesize/{dataset}/{generator}/{setting}.log",
     wildcard_constraints:
         generator="openai",
-    params:
-        job=synth_job,
+    conda:
+        "../../../envs/openai.yaml"
     threads: 1
     resources:
         openai_requests=1,
-    conda:
-        "../../../envs/openai.yaml"
+    params:
+        job=synth_job,
     script:
         "../../scripts/synthesize.py"

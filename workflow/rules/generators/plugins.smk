@@ -18,9 +18,9 @@ if PLUGIN_GENERATORS:
             "results/logs/synthesize/{dataset}/{generator}/{setting}.log",
         wildcard_constraints:
             generator="|".join(PLUGIN_GENERATORS),
-        params:
-            job=synth_job,
         conda:
             "../../../envs/core.yaml"
+        params:
+            job=synth_job,
         script:
             "../../scripts/synthesize.py"

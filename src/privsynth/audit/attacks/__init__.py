@@ -24,9 +24,7 @@ from .levenshtein import Levenshtein, serialise
 
 _distances = distances  # the name before attacks.py became a package (kept for callers)
 
-ATTACKS: dict[str, type[Attack]] = {
-    a.name: a for a in (Groundhog, ClosestDistance, ExactMatch, Density, Levenshtein)
-}
+ATTACKS: dict[str, type[Attack]] = {a.name: a for a in (Groundhog, ClosestDistance, ExactMatch, Density, Levenshtein)}
 
 __all__ = [
     "ATTACKS", "CHUNK", "Attack", "ClosestDistance", "Density", "ExactMatch", "Groundhog", "Levenshtein",

@@ -84,7 +84,7 @@ class Attack(ABC):
         t = encoder.encode(knowledge.targets)
         self.t_num, self.t_cat, self.t_raw = t.num, t.cat, t.raw  # (k, p), (k, q), (k, p)
 
-    def fit(self, sets: SyntheticSets, idx: np.ndarray, labels: np.ndarray) -> None:
+    def fit(self, sets: SyntheticSets, idx: np.ndarray, labels: np.ndarray) -> None:  # noqa: B027 - optional hook
         """Learn from sets ``idx`` with membership ``labels`` (len(idx) x k)."""
 
     def fit_heldout(

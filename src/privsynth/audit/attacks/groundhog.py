@@ -22,7 +22,7 @@ def _groundhog_features(sets: SyntheticSets, bins: int) -> np.ndarray:
     """
     enc = sets.encoder
     S, m, p = sets.num.shape
-    q = sets.cat.shape[2]
+    sets.cat.shape[2]
     cat_off = np.concatenate([[0], np.cumsum(enc.levels)])[:-1].astype(np.int64)
     L = int(enc.levels.sum())
     out = []
@@ -216,9 +216,7 @@ class Groundhog(Attack):
         bins = int(self.opts["bins"])
         return sets.cached(f"groundhog:{bins}", lambda s: _groundhog_features(s, bins))
 
-    def fit(
-        self, sets: SyntheticSets, idx: np.ndarray, labels: np.ndarray, pairs: np.ndarray | None = None
-    ) -> None:
+    def fit(self, sets: SyntheticSets, idx: np.ndarray, labels: np.ndarray, pairs: np.ndarray | None = None) -> None:
         F = self._features(sets)[idx].astype(np.float64)
         mu, sd = F.mean(0), F.std(0)
         self.keep = sd > 1e-12  # constant features carry nothing and slow the solve

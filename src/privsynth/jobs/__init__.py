@@ -17,10 +17,10 @@ from typing import Any
 
 import pandas as pd
 
-from . import datasets, generators, runstate, slurm
-from .errors import ConfigError, DataError, GeneratorError, PrivsynthError
-from .io import read_json, write_json, write_parquet
-from .schema import Schema, identifier_columns, infer_schema, restore_dtypes, validate_frame
+from .. import datasets, generators, runstate, slurm
+from ..errors import ConfigError, DataError, GeneratorError, PrivsynthError
+from ..io import read_json, write_json, write_parquet
+from ..schema import Schema, identifier_columns, infer_schema, restore_dtypes, validate_frame
 
 log = logging.getLogger("privsynth")
 
@@ -55,7 +55,9 @@ def run(snakemake: Any, body: Callable[[Any], None]) -> None:
     )  # fmt: skip
     if killed is not None:
         log.warning("previous run of this job: %s", killed.error_line())
-        print(f"[{snakemake.rule}] note: its previous run was killed before it finished; see {log_path}", file=sys.stderr)
+        print(
+            f"[{snakemake.rule}] note: its previous run was killed before it finished; see {log_path}", file=sys.stderr
+        )
     if removed := runstate.clean_stale_scratch():
         log.info("removed scratch space of killed jobs: %s", ", ".join(map(str, removed)))
     if (where := slurm.job_context()) is not None:
@@ -95,7 +97,7 @@ def fetch(out_raw: str, job: Mapping[str, Any], source: Mapping[str, Any] | None
 
 
 def prepare(raw_path: str, out_train: str, out_holdout: str, out_schema: str, job: Mapping[str, Any]) -> None:
-    from .utility import check_target
+    from ..utility import check_target
 
     raw = pd.read_parquet(raw_path)
     ds = job["dataset"]
@@ -108,7 +110,9 @@ def prepare(raw_path: str, out_train: str, out_holdout: str, out_schema: str, jo
             f"(columns are: {', '.join(map(str, raw.columns))})"
         )
     if job.get("target") in drop:
-        raise ConfigError(f"datasets.{ds}.schema.drop: {job['target']!r} is datasets.{ds}.target; keep it or change the target")
+        raise ConfigError(
+            f"datasets.{ds}.schema.drop: {job['target']!r} is datasets.{ds}.target; keep it or change the target"
+        )
     if drop:
         raw = raw.drop(columns=drop)
         log.info("dropped columns %s (datasets.%s.schema.drop)", drop, ds)
@@ -236,7 +240,7 @@ def synthesize_job(sm: Any) -> None:
 
 
 def fidelity_qa_job(sm: Any) -> None:
-    from .fidelity import qa_report
+    from ..fidelity import qa_report
 
     meta = read_json(sm.input.metrics)
     title = f"{meta['dataset']} / {meta['generator']} / {meta['setting']}"
@@ -254,7 +258,7 @@ def fidelity_qa_job(sm: Any) -> None:
 
 
 def summary_job(sm: Any) -> None:
-    from . import summary
+    from .. import summary
 
     metrics = list(sm.input.metrics)
     qa = list(sm.input.get("qa", [])) or [None] * len(metrics)
