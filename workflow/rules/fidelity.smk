@@ -14,7 +14,10 @@ rule fidelity_qa:
         "results/logs/fidelity_qa/{dataset}/{generator}/{setting}.log",
     conda:
         "../../envs/qa.yaml"
-    threads: 2
+    # One thread: the report is mostly single-threaded (only its trivariate loop
+    # runs in joblib workers), and with 2 it could start only when nothing else ran,
+    # so on 2 cores all QA reports queued behind the synthesis (docs/report.md).
+    threads: 1
     params:
         qa=lambda wc: GRID.qa_slice(),
     script:

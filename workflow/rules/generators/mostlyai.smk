@@ -14,6 +14,8 @@ rule synthesize_mostlyai:
         "results/logs/synthesize/{dataset}/{generator}/{setting}.log",
     wildcard_constraints:
         generator="mostlyai",
+    # The longest jobs start first: the per-dataset EDA batch and the tutorial table wait for them.
+    priority: 1
     conda:
         "../../../envs/mostlyai.yaml"
     # The job's CPU share is its training subprocess's torch threads (1 by default),
