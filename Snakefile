@@ -50,22 +50,23 @@ rule all:
 # space; a first SIGINT lets the running jobs finish; a failed run still writes
 # what finished to results/partial/ (docs/failures.md).
 onstart:
-    runstate.report_killed("results/logs")
+    runstate.report_killed(paths.LOGS)
     runstate.clean_stale_scratch()
     runstate.graceful_sigint()
 
 
 onerror:
     partial_results.on_error(
-        "results",
+        paths.RESULTS,
         list(GRID.cells),
         config["qa"]["enabled"],
         lambda key: [fn(GRID.cell(*key)) for fn in SUMMARY_EXTRAS],
+        benchmarks_of=lambda key: cell_benchmarks(GRID.cell(*key)),
     )
 
 
 onsuccess:
-    partial_results.remove_superseded("results")
+    partial_results.remove_superseded(paths.RESULTS)
 
 
 # Last, after every rule exists: canonical params and each rule's code identity

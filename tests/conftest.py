@@ -77,6 +77,14 @@ def tiny_config(**datasets: dict[str, Any]) -> dict[str, Any]:
     return {"seed": 0, "datasets": datasets, "qa": {"enabled": False}, "eda": {"enabled": False, "compare": False}}
 
 
+CONFIGS = REPO / "tests" / "configs"
+
+
+def load_test_config(name: str) -> dict[str, Any]:
+    """``tests/configs/<name>.yaml``, a fresh copy each call (tests may change it)."""
+    return yaml.safe_load((CONFIGS / f"{name}.yaml").read_text(encoding="utf-8"))
+
+
 @pytest.fixture
 def snakemake_runner(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     def run(config: dict[str, Any] | None, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -45,6 +45,7 @@ def test_one_exploding_cell_keeps_every_other_result(tmp_path, plugins):
     assert sorted(partial["generator"]) == ["copy", "marginals"]
     assert set(partial["status"]) == {"complete"}
     assert partial["utility_auc"].notna().all()
+    assert partial["synth_wall_s"].gt(0).all()  # the finished cells' measured cost
     failed = pd.read_csv(res / "partial/failed.csv")
     assert failed[["generator", "setting", "job", "log", "cause"]].values.tolist() == [
         ["explode", "bad", "synthesize", "results/logs/synthesize/wdbc/explode/bad.log", "explode: kaput"]

@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_snakemake, tiny_config
+from conftest import load_test_config, run_snakemake
 
 from privsynth import report
 
@@ -217,16 +217,8 @@ def test_report_flags_contradiction(tmp_path: Path, chromium: str) -> None:
 
 @pytest.mark.slow
 def test_report_through_snakemake(tmp_path: Path, chromium: str) -> None:
-    config = tiny_config(
-        wdbc={
-            "source": {"kind": "wdbc"},
-            "target": "target",
-            "repeats": 2,
-            "generators": {"copy": {"default": {}}, "marginals": {"default": {}}},
-            # The smallest real audit, so the page shows and links real audit output.
-            "audit": {"n": 40, "n_shadow": 5, "n_eval": 5, "targets": {"outliers": 1, "random": 0}},
-        }
-    )
+    # Repeats and the smallest real audit, so the page shows and links real audit output.
+    config = load_test_config("tiny_audit")
     run_snakemake(tmp_path, config)
     out = tmp_path / "results/report/index.html"
     summary = pd.read_csv(tmp_path / "results/summary.csv")
@@ -264,6 +256,19 @@ def test_report_through_snakemake(tmp_path: Path, chromium: str) -> None:
     assert "../wdbc/copy/default/audit/roc.png" in page.hrefs
     mia_col = 4 + 1 + [c for c, *_ in report.METRICS].index("audit_auc_worst")
     assert pooled[0]["cells"][mia_col]["text"].startswith("1.000")
+    # Measured cost per cell, from the jobs' benchmark files: the synthesis is part of
+    # the total, and the audited cells' total also holds their audit fits and attacks.
+    bench = tmp_path / "results/benchmarks"
+    assert (bench / "synthesize/wdbc/copy/default.r2.tsv").is_file()
+    assert (bench / "audit_fit/wdbc/copy/default/batch_0.tsv").is_file()
+    assert summary["synth_wall_s"].gt(0).all()
+    assert (summary["cost_wall_s"] >= summary["synth_wall_s"]).all()
+    audit_s = sum(
+        pd.read_csv(p, sep="\t")["s"].iloc[0]
+        for p in [*bench.glob("audit_fit/wdbc/copy/default/*.tsv"), bench / "audit_attack/wdbc/copy/default.tsv"]
+    )
+    row = summary[(summary.generator == "copy") & first].iloc[0]
+    assert row["cost_wall_s"] >= row["synth_wall_s"] + audit_s - 0.01
 
     # Nothing reruns without a changed input.
     dry = run_snakemake(tmp_path, config, "-n")
@@ -300,3 +305,38 @@ def test_report_flags_undertrained_cells_and_escapes_the_reason(tmp_path: Path) 
     assert "after 1 epoch &lt;b&gt;&amp;&lt;/b&gt;" in html and "<b>&</b>" not in html
     # summaries written before the flag existed: nothing flagged
     assert not report.normalise(fabricated_summary())["undertrained"].any()
+
+
+def test_summary_cost_columns_from_benchmark_files(tmp_path: Path) -> None:
+    from privsynth import summary
+
+    res = tmp_path / "results"
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+
+    def bench(rel: str, s: float, rss: str) -> str:
+        p = res / "benchmarks" / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(header + f"{s}\t0:00:01\t{rss}\t1\t1\t1\t0\t0\t0\t0\n")
+        return str(p)
+
+    cells = []
+    for gen in ("copy", "marginals"):
+        m = res / "ds" / gen / "default" / "metrics.json"
+        m.parent.mkdir(parents=True)
+        m.write_text(json.dumps({"dataset": "ds", "generator": gen, "setting": "default", "rows": 1}))
+        cells.append({"metrics": str(m)})
+    files = [
+        bench("synthesize/ds/copy/default.tsv", 2.0, "100.5"),
+        bench("audit_fit/ds/copy/default/batch_0.tsv", 10.0, "300"),
+        bench("audit_fit/ds/copy/default/batch_1.tsv", 12.0, "250"),
+        bench("synthesize/ds/marginals/default.tsv", 1.0, "NA"),  # ended before the first memory sample
+        bench("eda/ds/synthetic.tsv", 8.0, "500"),  # one job for both cells: half each
+    ]
+    df = summary.build(cells, benchmarks=files, benchmark_root=str(res / "benchmarks")).set_index("generator")
+    assert df.loc["copy", ["cost_wall_s", "cost_max_rss_mb", "synth_wall_s", "synth_max_rss_mb"]].tolist() == [
+        28.0, 500.0, 2.0, 100.5
+    ]  # fmt: skip
+    assert df.loc["marginals", ["cost_wall_s", "cost_max_rss_mb", "synth_wall_s"]].tolist() == [5.0, 500.0, 1.0]
+    assert math.isnan(df.loc["marginals", "synth_max_rss_mb"])
+    # Without benchmark files (e.g. an old caller): no cost columns at all.
+    assert not set(summary.COST_COLUMNS) & set(summary.build(cells).columns)

@@ -6,7 +6,6 @@ plans (docs/failures.md, "What reruns and why").
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -16,8 +15,8 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO, tiny_config
-from test_workflow import WDBC, _planned
+from conftest import REPO, load_test_config, tiny_config
+from test_workflow import _planned
 
 NOTHING = "Nothing to be done"
 
@@ -59,7 +58,7 @@ def _reversed(obj: Any) -> Any:
 
 
 def _wdbc_config() -> dict[str, Any]:
-    cfg = tiny_config(wdbc=json.loads(json.dumps(WDBC)))
+    cfg = load_test_config("tiny")
     cfg["datasets"]["wdbc"]["split"] = {"holdout_fraction": 0.2, "seed": 42}
     return cfg
 

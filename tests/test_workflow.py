@@ -11,14 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, run_snakemake, tiny_config
+from conftest import CONFIGS, REPO, load_test_config, run_snakemake, tiny_config
 
-WDBC = {
-    "source": {"kind": "wdbc"},
-    "target": "target",
-    "audit": {"enabled": False},  # the audit has its own tests (test_audit.py)
-    "generators": {"copy": {"default": {}}, "marginals": {"default": {}}},
-}
+# tests/configs/tiny.yaml: WDBC with copy and marginals, audit/QA/EDA off.
+WDBC = load_test_config("tiny")["datasets"]["wdbc"]
 
 
 def _census(census_path: Path, **extra) -> dict:
@@ -69,12 +65,20 @@ def _planned(proc: subprocess.CompletedProcess[str]) -> dict[str, int]:
     ],
 )
 def test_bad_config_is_rejected_naming_the_key(tmp_path, mutate, message):
-    cfg = tiny_config(wdbc=json.loads(json.dumps(WDBC)))
+    cfg = load_test_config("tiny")
     mutate(cfg)
     proc = run_snakemake(tmp_path, cfg, "-n", check=False)
     assert proc.returncode != 0
     assert message in proc.stderr + proc.stdout
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in CONFIGS.glob("*.yaml")))
+def test_test_configs_plan(tmp_path, name):
+    """Every tests/configs/*.yaml is a grid a user can run: it plans (snakemake -n) as it is."""
+    proc = run_snakemake(tmp_path, load_test_config(name), "-n")
+    planned = _planned(proc)
+    assert planned["summary"] == 1 and planned["report"] == 1, planned
 
 
 def test_lint_is_clean():

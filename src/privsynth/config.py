@@ -37,10 +37,6 @@ class Cell:
         if not self.base_setting:
             object.__setattr__(self, "base_setting", self.setting)
 
-    @property
-    def path(self) -> str:
-        return f"results/{self.dataset}/{self.generator}/{self.setting}"
-
 
 class Grid:
     def __init__(self, config: Mapping[str, Any], validate: Validator | None = None) -> None:
@@ -101,9 +97,6 @@ class Grid:
             if (generator is None or c.generator == generator) and (dataset is None or c.dataset == dataset)
         ]
 
-    def generators_of(self, dataset: str) -> list[str]:
-        return sorted({c.generator for c in self.of(dataset=dataset)})
-
     # --- per-job config slices (these become Snakemake params) -------------
     def fetch_slice(self, dataset: str) -> dict[str, Any]:
         # The data's identity (checksum), not its location: see fetch_source.
@@ -154,6 +147,7 @@ RESERVED_DATASETS = {
     "logs": "the job logs folder",
     "summary.csv": "the summary table",
     "partial": "the partial results of a failed run",
+    "benchmarks": "the jobs' benchmark files",
 }
 RESERVED_SETTINGS = {
     "comparison.csv": "the mostlyai DP comparison table",
@@ -304,7 +298,3 @@ def check_has_datasets(config: Mapping[str, Any], configfiles: list[str | Path])
             f"datasets: missing in {names}; a --configfile replaces config/config.yaml instead of being "
             "merged into it, so it must list the datasets to run (copy them from config/config.yaml)"
         )
-
-
-def repo_root() -> Path:
-    return Path(__file__).resolve().parents[2]

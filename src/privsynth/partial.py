@@ -135,8 +135,13 @@ def write_partial(
     cells: Sequence[Key] | None = None,
     qa: bool | None = None,
     extras_of: Callable[[Key], Iterable[str]] | None = None,
+    benchmarks_of: Callable[[Key], Iterable[str]] | None = None,
 ) -> Path | None:
-    """Build results/partial/ (see the module docstring); returns the page, or None if nothing ran."""
+    """Build results/partial/ (see the module docstring); returns the page, or None if nothing ran.
+
+    ``benchmarks_of``: a cell's benchmark files (the workflow's); those that exist
+    give the summary's cost columns (n/a where none exist); without it, no cost columns.
+    """
     from . import summary as summary_mod
 
     results = Path(results_dir)
@@ -171,7 +176,13 @@ def write_partial(
         for s in have
     ]  # fmt: skip
     extra_files = [str(base / p) for s in have for p in extras(s.key) if (base / p).is_file()]
-    df = summary_mod.build(rows, extras=extra_files)
+    bench = [] if benchmarks_of is None else [p for s in have for p in benchmarks_of(s.key)]
+    bench_files = [str(base / p) for p in dict.fromkeys(bench) if (base / p).is_file()]
+    df = summary_mod.build(rows, extras=extra_files, benchmarks=bench_files, benchmark_root=str(results / "benchmarks"))
+    if benchmarks_of is not None:
+        for col in summary_mod.COST_COLUMNS:
+            if col not in df.columns:
+                df[col] = float("nan")
     by_key = {s.key: s.describe() for s in states}
     df["status"] = [by_key.get((r.dataset, r.generator, r.setting), "") for r in df.itertuples()] if len(df) else []
 
@@ -256,12 +267,12 @@ def remove_superseded(results_dir: str | Path = "results") -> bool:
 
 
 def on_error(results_dir: str | Path, cells: Sequence[Key], qa: bool, extras_of: Callable[[Key], Iterable[str]],
-             out: Any = None) -> None:  # fmt: skip
+             out: Any = None, benchmarks_of: Callable[[Key], Iterable[str]] | None = None) -> None:  # fmt: skip
     """The workflow's onerror hook: mark killed jobs, write the partial results, say where."""
     out = out or sys.stderr
     try:
         runstate.report_killed(Path(results_dir) / "logs", out=out)
-        page = write_partial(results_dir, cells, qa, extras_of)
+        page = write_partial(results_dir, cells, qa, extras_of, benchmarks_of)
     except Exception as exc:  # noqa: BLE001 - never mask the run's own error
         print(f"privsynth: could not write partial results: {type(exc).__name__}: {exc}", file=out)
         return

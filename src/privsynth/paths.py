@@ -10,6 +10,8 @@ starts the path below the cell or dataset folder (``qa/`` is ``fidelity_qa``,
 
 from __future__ import annotations
 
+import os
+from pathlib import Path, PurePath
 from typing import Any
 
 RESULTS = "results"
@@ -86,9 +88,23 @@ def benchmark(rule: str, scope: str = "") -> str:
     return f"{BENCHMARKS}/{rule}/{scope}.tsv" if scope else f"{BENCHMARKS}/{rule}.tsv"
 
 
-# Log/benchmark scopes: one file per dataset, or per cell.
+# Log/benchmark scopes: one file per dataset, per cell, or per audit batch of a cell.
 PER_DATASET = "{dataset}"
 PER_CELL = "{dataset}/{generator}/{setting}"
+PER_BATCH = f"{PER_CELL}/batch_{{batch}}"
+
+
+def benchmark_scope(path: str | PurePath, root: str | PurePath = BENCHMARKS) -> tuple[str, tuple[str, ...]]:
+    """``(rule, scope parts)`` of a benchmark file below ``root`` (the inverse of ``benchmark``).
+
+    ``results/benchmarks/audit_fit/ds/gen/set/batch_0.tsv`` is
+    ``("audit_fit", ("ds", "gen", "set", "batch_0"))``.
+    """
+    rel = Path(os.path.relpath(path, root))
+    if not rel.parts or rel.parts[0] == "..":
+        raise ValueError(f"{path} is not below {root}")
+    parts = (*rel.parts[:-1], rel.stem)
+    return parts[0], tuple(parts[1:])
 
 
 def fill(template: str, **wildcards: Any) -> str:
@@ -99,3 +115,13 @@ def fill(template: str, **wildcards: Any) -> str:
 def cell(template: str, dataset: str, generator: str, setting: str, **more: Any) -> str:
     """A per-cell ``template`` filled for one cell."""
     return template.format(dataset=dataset, generator=generator, setting=setting, **more)
+
+
+def of(template: str, cell: Any, **more: Any) -> str:
+    """``template`` filled from anything with ``dataset``, ``generator``, ``setting`` attributes.
+
+    A grid cell (``config.Cell``) or a rule's wildcards; per-dataset templates
+    take only the dataset from it.
+    """
+    have = {k: getattr(cell, k) for k in ("dataset", "generator", "setting") if hasattr(cell, k)}
+    return template.format(**have, **more)

@@ -10,14 +10,14 @@ include: "audit_common.smk"
 
 rule audit_shadow_sets:
     input:
-        train="results/{dataset}/data/train.parquet",
-        schema="results/{dataset}/data/schema.json",
+        train=rules.prepare_data.output.train,
+        schema=rules.prepare_data.output.schema,
     output:
-        sets="results/{dataset}/audit/shadow_sets.parquet",
-        targets="results/{dataset}/audit/targets.json",
-        pools="results/{dataset}/audit/pools.parquet",
+        sets=paths.SHADOW_SETS,
+        targets=paths.AUDIT_TARGETS,
+        pools=paths.AUDIT_POOLS,
     log:
-        "results/logs/audit_shadow_sets/{dataset}.log",
+        paths.log("audit_shadow_sets", paths.PER_DATASET),
     conda:
         "../../envs/core.yaml"
     params:
@@ -28,15 +28,17 @@ rule audit_shadow_sets:
 
 rule audit_fit:
     input:
-        train="results/{dataset}/data/train.parquet",
-        schema="results/{dataset}/data/schema.json",
-        sets="results/{dataset}/audit/shadow_sets.parquet",
+        train=rules.prepare_data.output.train,
+        schema=rules.prepare_data.output.schema,
+        sets=rules.audit_shadow_sets.output.sets,
         extra=audit_generator_inputs,
     output:
-        sets="results/{dataset}/{generator}/{setting}/audit/shadow/batch_{batch}.parquet",
-        fits="results/{dataset}/{generator}/{setting}/audit/shadow/batch_{batch}.fits.json",
+        sets=paths.AUDIT_SHADOW_BATCH,
+        fits=paths.AUDIT_SHADOW_FITS,
     log:
-        "results/logs/audit_fit/{dataset}/{generator}/{setting}/batch_{batch}.log",
+        paths.log("audit_fit", paths.PER_BATCH),
+    benchmark:
+        paths.benchmark("audit_fit", paths.PER_BATCH)
     wildcard_constraints:
         generator=NAME,
         batch=r"\d+",
@@ -53,21 +55,23 @@ rule audit_fit:
 
 rule audit_attack:
     input:
-        train="results/{dataset}/data/train.parquet",
-        schema="results/{dataset}/data/schema.json",
-        sets="results/{dataset}/audit/shadow_sets.parquet",
-        targets="results/{dataset}/audit/targets.json",
-        pools="results/{dataset}/audit/pools.parquet",
+        train=rules.prepare_data.output.train,
+        schema=rules.prepare_data.output.schema,
+        sets=rules.audit_shadow_sets.output.sets,
+        targets=rules.audit_shadow_sets.output.targets,
+        pools=rules.audit_shadow_sets.output.pools,
         batches=audit_batches,
         fits=audit_fits,
-        metrics="results/{dataset}/{generator}/{setting}/metrics.json",
+        metrics=paths.METRICS,
     output:
-        json="results/{dataset}/{generator}/{setting}/audit/audit.json",
-        scores="results/{dataset}/{generator}/{setting}/audit/scores.parquet",
-        roc="results/{dataset}/{generator}/{setting}/audit/roc.png",
-        summary="results/{dataset}/{generator}/{setting}/audit/summary.json",
+        json=paths.AUDIT_JSON,
+        scores=paths.AUDIT_SCORES,
+        roc=paths.AUDIT_ROC,
+        summary=paths.AUDIT_SUMMARY,
     log:
-        "results/logs/audit_attack/{dataset}/{generator}/{setting}.log",
+        paths.log("audit_attack", paths.PER_CELL),
+    benchmark:
+        paths.benchmark("audit_attack", paths.PER_CELL)
     wildcard_constraints:
         generator=NAME,
     conda:
@@ -82,9 +86,9 @@ rule audit_attack:
 # Cells left out of the audit still get a summary entry that says so.
 rule audit_skipped:
     output:
-        "results/{dataset}/{generator}/{setting}/audit_skipped.json",
+        paths.AUDIT_SKIPPED,
     log:
-        "results/logs/audit_skipped/{dataset}/{generator}/{setting}.log",
+        paths.log("audit_skipped", paths.PER_CELL),
     wildcard_constraints:
         generator=NAME,
     localrule: True
@@ -103,4 +107,5 @@ rule audit_skipped:
 
 if AUDIT.audited:
     SUMMARY_EXTRAS.append(audit_summary_of)
-    TARGETS.extend(f"{cell_dir(c)}/audit/audit.json" for c in AUDIT.cells())
+    SUMMARY_BENCHMARKS.append(audit_benchmarks_of)
+    TARGETS.extend(paths.of(paths.AUDIT_JSON, c) for c in AUDIT.cells())

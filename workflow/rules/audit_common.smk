@@ -10,21 +10,22 @@ except ConfigError as exc:
     raise WorkflowError(f"invalid config: {exc}") from None
 
 
-def audit_dir(wc):
-    return f"results/{wc.dataset}/{wc.generator}/{wc.setting}/audit"
-
-
-def audit_batches(wc):
+def _require_audited(wc):
     if not AUDIT.is_audited(wc.dataset, wc.generator, wc.setting):
         raise WorkflowError(
             f"{wc.dataset}/{wc.generator}/{wc.setting} is not audited "
             f"(datasets.{wc.dataset}.audit.enabled / .generators)"
         )
-    return [f"{audit_dir(wc)}/shadow/batch_{b}.parquet" for b in AUDIT.batches(wc.dataset)]
+
+
+def audit_batches(wc):
+    _require_audited(wc)
+    return [paths.of(paths.AUDIT_SHADOW_BATCH, wc, batch=b) for b in AUDIT.batches(wc.dataset)]
 
 
 def audit_fits(wc):
-    return [p.replace(".parquet", ".fits.json") for p in audit_batches(wc)]
+    _require_audited(wc)
+    return [paths.of(paths.AUDIT_SHADOW_FITS, wc, batch=b) for b in AUDIT.batches(wc.dataset)]
 
 
 def audit_generator_inputs(wc):
@@ -37,7 +38,7 @@ def audit_generator_inputs(wc):
 def audit_generator_env(wc):
     # Shadow runs need the generator's own environment: reuse the conda env of
     # the rule that synthesises this cell's main output.
-    want = f"results/{wc.dataset}/{wc.generator}/{wc.setting}/synthetic.parquet"
+    want = paths.of(paths.SYNTHETIC, wc)
     for r in workflow.rules:
         env = r.conda_env
         if r.name.startswith("audit_") or not isinstance(env, str) or not r.is_producer(want):
@@ -48,5 +49,13 @@ def audit_generator_env(wc):
 
 def audit_summary_of(c):
     if AUDIT.is_audited(c.dataset, c.generator, c.setting):
-        return f"{cell_dir(c)}/audit/summary.json"
-    return f"{cell_dir(c)}/audit_skipped.json"
+        return paths.of(paths.AUDIT_SUMMARY, c)
+    return paths.of(paths.AUDIT_SKIPPED, c)
+
+
+def audit_benchmarks_of(c):
+    """The shadow-model fits and the attacks of an audited cell."""
+    if not AUDIT.is_audited(c.dataset, c.generator, c.setting):
+        return []
+    fits = [paths.of(paths.benchmark("audit_fit", paths.PER_BATCH), c, batch=b) for b in AUDIT.batches(c.dataset)]
+    return [*fits, paths.of(paths.benchmark("audit_attack", paths.PER_CELL), c)]

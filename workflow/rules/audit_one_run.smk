@@ -5,12 +5,12 @@
 
 rule audit_one_run_canaries:
     input:
-        train="results/{dataset}/data/train.parquet",
-        schema="results/{dataset}/data/schema.json",
+        train=rules.prepare_data.output.train,
+        schema=rules.prepare_data.output.schema,
     output:
-        "results/{dataset}/audit/one_run/canaries.parquet",
+        paths.CANARIES,
     log:
-        "results/logs/audit_one_run_canaries/{dataset}.log",
+        paths.log("audit_one_run_canaries", paths.PER_DATASET),
     conda:
         "../../envs/core.yaml"
     params:
@@ -21,13 +21,13 @@ rule audit_one_run_canaries:
 
 rule audit_one_run_train:
     input:
-        train="results/{dataset}/data/train.parquet",
-        canaries="results/{dataset}/audit/one_run/canaries.parquet",
+        train=rules.prepare_data.output.train,
+        canaries=rules.audit_one_run_canaries.output[0],
     output:
-        train="results/{dataset}/{generator}/{setting}/audit/one_run/train.parquet",
-        info="results/{dataset}/{generator}/{setting}/audit/one_run/train.json",
+        train=paths.ONE_RUN_TRAIN,
+        info=paths.ONE_RUN_TRAIN_INFO,
     log:
-        "results/logs/audit_one_run_train/{dataset}/{generator}/{setting}.log",
+        paths.log("audit_one_run_train", paths.PER_CELL),
     wildcard_constraints:
         generator=NAME,
     conda:
@@ -42,14 +42,16 @@ rule audit_one_run_train:
 # seed, trained once on the audit training set.
 rule audit_one_run_fit:
     input:
-        train="results/{dataset}/{generator}/{setting}/audit/one_run/train.parquet",
-        schema="results/{dataset}/data/schema.json",
+        train=rules.audit_one_run_train.output.train,
+        schema=rules.prepare_data.output.schema,
         extra=audit_generator_inputs,
     output:
-        synthetic="results/{dataset}/{generator}/{setting}/audit/one_run/synthetic.parquet",
-        metrics="results/{dataset}/{generator}/{setting}/audit/one_run/metrics.json",
+        synthetic=paths.ONE_RUN_SYNTHETIC,
+        metrics=paths.ONE_RUN_METRICS,
     log:
-        "results/logs/audit_one_run_fit/{dataset}/{generator}/{setting}.log",
+        paths.log("audit_one_run_fit", paths.PER_CELL),
+    benchmark:
+        paths.benchmark("audit_one_run_fit", paths.PER_CELL)
     wildcard_constraints:
         generator=NAME,
     conda:
@@ -66,18 +68,20 @@ rule audit_one_run_fit:
 rule audit_one_run_attack:
     input:
         unpack(one_run_output),
-        train="results/{dataset}/data/train.parquet",
-        schema="results/{dataset}/data/schema.json",
-        holdout="results/{dataset}/data/holdout.parquet",
-        canaries="results/{dataset}/audit/one_run/canaries.parquet",
-        audit_train="results/{dataset}/{generator}/{setting}/audit/one_run/train.parquet",
-        info="results/{dataset}/{generator}/{setting}/audit/one_run/train.json",
+        train=rules.prepare_data.output.train,
+        schema=rules.prepare_data.output.schema,
+        holdout=rules.prepare_data.output.holdout,
+        canaries=rules.audit_one_run_canaries.output[0],
+        audit_train=rules.audit_one_run_train.output.train,
+        info=rules.audit_one_run_train.output.info,
     output:
-        json="results/{dataset}/{generator}/{setting}/audit/one_run.json",
-        scores="results/{dataset}/{generator}/{setting}/audit/one_run/scores.parquet",
-        summary="results/{dataset}/{generator}/{setting}/audit/one_run/summary.json",
+        json=paths.ONE_RUN_JSON,
+        scores=paths.ONE_RUN_SCORES,
+        summary=paths.ONE_RUN_SUMMARY,
     log:
-        "results/logs/audit_one_run_attack/{dataset}/{generator}/{setting}.log",
+        paths.log("audit_one_run_attack", paths.PER_CELL),
+    benchmark:
+        paths.benchmark("audit_one_run_attack", paths.PER_CELL)
     wildcard_constraints:
         generator=NAME,
     conda:
@@ -91,9 +95,9 @@ rule audit_one_run_attack:
 # Cells without the one-run audit still get a summary entry that says so.
 rule audit_one_run_skipped:
     output:
-        "results/{dataset}/{generator}/{setting}/audit/one_run_skipped.json",
+        paths.ONE_RUN_SKIPPED,
     log:
-        "results/logs/audit_one_run_skipped/{dataset}/{generator}/{setting}.log",
+        paths.log("audit_one_run_skipped", paths.PER_CELL),
     wildcard_constraints:
         generator=NAME,
     localrule: True
@@ -112,4 +116,5 @@ rule audit_one_run_skipped:
 
 if ONE_RUN.audited:
     SUMMARY_EXTRAS.append(one_run_summary_of)
-    TARGETS.extend(f"{cell_dir(c)}/audit/one_run.json" for c in ONE_RUN.cells())
+    SUMMARY_BENCHMARKS.append(one_run_benchmarks_of)
+    TARGETS.extend(paths.of(paths.ONE_RUN_JSON, c) for c in ONE_RUN.cells())

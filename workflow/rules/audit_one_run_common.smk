@@ -9,30 +9,36 @@ except ConfigError as exc:
     raise WorkflowError(f"invalid config: {exc}") from None
 
 
-def one_run_dir(wc):
-    return f"results/{wc.dataset}/{wc.generator}/{wc.setting}/audit/one_run"
-
-
 def synth_train(wc):
     """Training set of a cell's main synthesis."""
     if ONE_RUN.release_is_audit(wc.dataset, wc.generator, wc.setting):
-        return f"{one_run_dir(wc)}/train.parquet"
-    return f"results/{wc.dataset}/data/train.parquet"
+        return paths.of(paths.ONE_RUN_TRAIN, wc)
+    return paths.of(paths.TRAIN, wc)
 
 
 def one_run_output(wc):
     """Synthetic output and metrics of the audit run: the release, or the separate audit fit."""
     if ONE_RUN.release_is_audit(wc.dataset, wc.generator, wc.setting):
-        base = f"results/{wc.dataset}/{wc.generator}/{wc.setting}"
+        synthetic, metrics = paths.SYNTHETIC, paths.METRICS
     else:
-        base = one_run_dir(wc)
-    return {"synthetic": f"{base}/synthetic.parquet", "metrics": f"{base}/metrics.json"}
+        synthetic, metrics = paths.ONE_RUN_SYNTHETIC, paths.ONE_RUN_METRICS
+    return {"synthetic": paths.of(synthetic, wc), "metrics": paths.of(metrics, wc)}
 
 
 def one_run_summary_of(c):
     if ONE_RUN.is_audited(c.dataset, c.generator, c.setting):
-        return f"{cell_dir(c)}/audit/one_run/summary.json"
-    return f"{cell_dir(c)}/audit/one_run_skipped.json"
+        return paths.of(paths.ONE_RUN_SUMMARY, c)
+    return paths.of(paths.ONE_RUN_SKIPPED, c)
+
+
+def one_run_benchmarks_of(c):
+    """The one-run audit's own fit (where the release is not the audit run) and its attacks."""
+    if not ONE_RUN.is_audited(c.dataset, c.generator, c.setting):
+        return []
+    out = []
+    if not ONE_RUN.release_is_audit(c.dataset, c.generator, c.setting):
+        out.append(paths.of(paths.benchmark("audit_one_run_fit", paths.PER_CELL), c))
+    return [*out, paths.of(paths.benchmark("audit_one_run_attack", paths.PER_CELL), c)]
 
 
 def one_run_skip_reason(wc):

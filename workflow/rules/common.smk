@@ -9,6 +9,7 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from privsynth import config as config_checks  # noqa: E402
+from privsynth import paths  # noqa: E402
 from privsynth.config import Grid  # noqa: E402
 from privsynth.errors import ConfigError  # noqa: E402
 from privsynth.identity import finalize_params  # noqa: E402
@@ -28,10 +29,6 @@ except ConfigError as exc:
 NAME = "[A-Za-z0-9][A-Za-z0-9_.-]*"
 
 
-def cell_dir(c):
-    return f"results/{c.dataset}/{c.generator}/{c.setting}"
-
-
 def synth_job(wildcards):
     return GRID.synth_slice(wildcards.dataset, wildcards.generator, wildcards.setting)
 
@@ -43,19 +40,28 @@ def gpu_of(wildcards):
 # Plug-in points that .smk files included after this one extend -
 # - SUMMARY_EXTRAS: functions cell -> path of a flat JSON (with dataset/generator/
 #   setting keys) whose other keys become summary.csv columns for that cell;
+# - SUMMARY_BENCHMARKS: functions cell -> benchmark files of that cell's jobs
+#   (summary.csv's cost_* columns; a per-dataset file is shared by its cells);
 # - TARGETS: extra files `rule all` builds.
 SUMMARY_EXTRAS = []
+SUMMARY_BENCHMARKS = [lambda c: [paths.of(paths.benchmark("synthesize", paths.PER_CELL), c)]]
 TARGETS = []
+
+
+def cell_benchmarks(c):
+    """Benchmark files of one cell's jobs, in a fixed order."""
+    return [p for fn in SUMMARY_BENCHMARKS for p in fn(c)]
 
 
 def summary_inputs(wildcards):
     cells = list(GRID.cells.values())
-    inputs = {"metrics": [f"{cell_dir(c)}/metrics.json" for c in cells]}
+    inputs = {"metrics": [paths.of(paths.METRICS, c) for c in cells]}
     if config["qa"]["enabled"]:
-        inputs["qa"] = [f"{cell_dir(c)}/qa/metrics.json" for c in cells]
+        inputs["qa"] = [paths.of(paths.QA_METRICS, c) for c in cells]
     inputs["extra"] = [fn(c) for fn in SUMMARY_EXTRAS for c in cells]
+    inputs["benchmarks"] = list(dict.fromkeys(p for c in cells for p in cell_benchmarks(c)))
     return inputs
 
 
 def all_targets():
-    return ["results/summary.csv", *TARGETS]
+    return [paths.SUMMARY, *TARGETS]

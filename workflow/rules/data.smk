@@ -3,9 +3,9 @@
 
 rule fetch_data:
     output:
-        "results/{dataset}/data/raw.parquet",
+        paths.RAW,
     log:
-        "results/logs/fetch_data/{dataset}.log",
+        paths.log("fetch_data", paths.PER_DATASET),
     conda:
         "../../envs/core.yaml"
     params:
@@ -20,13 +20,13 @@ rule fetch_data:
 
 rule prepare_data:
     input:
-        "results/{dataset}/data/raw.parquet",
+        rules.fetch_data.output[0],
     output:
-        train="results/{dataset}/data/train.parquet",
-        holdout="results/{dataset}/data/holdout.parquet",
-        schema="results/{dataset}/data/schema.json",
+        train=paths.TRAIN,
+        holdout=paths.HOLDOUT,
+        schema=paths.SCHEMA,
     log:
-        "results/logs/prepare_data/{dataset}.log",
+        paths.log("prepare_data", paths.PER_DATASET),
     conda:
         "../../envs/core.yaml"
     params:

@@ -6,11 +6,13 @@ from privsynth import eda as _eda
 
 rule eda_real:
     input:
-        data="results/{dataset}/data/train.parquet",
+        data=rules.prepare_data.output.train,
     output:
-        html="results/{dataset}/data/eda.html",
+        html=paths.EDA_REAL,
     log:
-        "results/logs/eda/{dataset}/data.log",
+        paths.log("eda", "{dataset}/data"),
+    benchmark:
+        paths.benchmark("eda", "{dataset}/data")
     conda:
         "../../envs/eda.yaml"
     threads: 1
@@ -25,20 +27,22 @@ if config["eda"].get("batch", True):
     # (eda.batch): the kernel start and imports are paid once, not per set.
     # Outputs are the per-set paths, so the rule is written out per dataset.
     for _ds in GRID.datasets:
-        _dirs = [cell_dir(c) for c in GRID.of(dataset=_ds)]
-        if not _dirs:
+        _cells = GRID.of(dataset=_ds)
+        if not _cells:
             continue
 
         rule:
             name:
                 _eda.batch_rule_name(_ds)
             input:
-                data=[f"{d}/synthetic.parquet" for d in _dirs],
-                metrics=[f"{d}/metrics.json" for d in _dirs],
+                data=[paths.of(paths.SYNTHETIC, c) for c in _cells],
+                metrics=[paths.of(paths.METRICS, c) for c in _cells],
             output:
-                html=[f"{d}/eda.html" for d in _dirs],
+                html=[paths.of(paths.EDA_SYNTHETIC, c) for c in _cells],
             log:
-                f"results/logs/eda/{_ds}/synthetic.log",
+                paths.log("eda", f"{_ds}/synthetic"),
+            benchmark:
+                paths.benchmark("eda", f"{_ds}/synthetic")
             conda:
                 "../../envs/eda.yaml"
             threads: 1
@@ -47,16 +51,21 @@ if config["eda"].get("batch", True):
             script:
                 "../scripts/eda_batch.py"
 
+    # The batch job's cost is shared by the dataset's cells (summary.csv cost_*).
+    _eda_synthetic_benchmark = lambda c: paths.benchmark("eda", f"{c.dataset}/synthetic")
+
 else:
 
     rule eda_synthetic:
         input:
-            data="results/{dataset}/{generator}/{setting}/synthetic.parquet",
-            metrics="results/{dataset}/{generator}/{setting}/metrics.json",
+            data=paths.SYNTHETIC,
+            metrics=paths.METRICS,
         output:
-            html="results/{dataset}/{generator}/{setting}/eda.html",
+            html=paths.EDA_SYNTHETIC,
         log:
-            "results/logs/eda/{dataset}/{generator}/{setting}.log",
+            paths.log("eda", paths.PER_CELL),
+        benchmark:
+            paths.benchmark("eda", paths.PER_CELL)
         wildcard_constraints:
             generator=NAME,
         conda:
@@ -67,14 +76,18 @@ else:
         script:
             "../scripts/eda.py"
 
+    _eda_synthetic_benchmark = lambda c: paths.of(rules.eda_synthetic.benchmark, c)
+
 
 rule eda_compare:
     input:
         unpack(lambda wc: _eda.compare_inputs(config, wc.dataset, wc.generator, wc.setting)),
     output:
-        html="results/{dataset}/{generator}/{setting}/compare.html",
+        html=paths.EDA_COMPARE,
     log:
-        "results/logs/eda_compare/{dataset}/{generator}/{setting}.log",
+        paths.log("eda_compare", paths.PER_CELL),
+    benchmark:
+        paths.benchmark("eda_compare", paths.PER_CELL)
     wildcard_constraints:
         generator=NAME,
     conda:
@@ -86,4 +99,8 @@ rule eda_compare:
         "../scripts/eda_compare.py"
 
 
-TARGETS.extend(_eda.targets(config, GRID.datasets, [cell_dir(c) for c in GRID.cells.values()]))
+TARGETS.extend(_eda.targets(config, GRID.datasets, [paths.of(paths.CELL, c) for c in GRID.cells.values()]))
+if config["eda"]["enabled"] and config["eda"]["synthetic"]:
+    SUMMARY_BENCHMARKS.append(lambda c: [_eda_synthetic_benchmark(c)])
+if config["eda"]["compare"]:
+    SUMMARY_BENCHMARKS.append(lambda c: [paths.of(rules.eda_compare.benchmark, c)])

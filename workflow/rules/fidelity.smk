@@ -3,15 +3,17 @@
 
 rule fidelity_qa:
     input:
-        synthetic="results/{dataset}/{generator}/{setting}/synthetic.parquet",
-        metrics="results/{dataset}/{generator}/{setting}/metrics.json",
-        train="results/{dataset}/data/train.parquet",
-        holdout="results/{dataset}/data/holdout.parquet",
+        synthetic=paths.SYNTHETIC,
+        metrics=paths.METRICS,
+        train=rules.prepare_data.output.train,
+        holdout=rules.prepare_data.output.holdout,
     output:
-        html="results/{dataset}/{generator}/{setting}/qa/report.html",
-        metrics="results/{dataset}/{generator}/{setting}/qa/metrics.json",
+        html=paths.QA_REPORT,
+        metrics=paths.QA_METRICS,
     log:
-        "results/logs/fidelity_qa/{dataset}/{generator}/{setting}.log",
+        paths.log("fidelity_qa", paths.PER_CELL),
+    benchmark:
+        paths.benchmark("fidelity_qa", paths.PER_CELL)
     conda:
         "../../envs/qa.yaml"
     # One thread: the report is mostly single-threaded (only its trivariate loop
@@ -22,3 +24,7 @@ rule fidelity_qa:
         qa=lambda wc: GRID.qa_slice(),
     script:
         "../scripts/fidelity_qa.py"
+
+
+if config["qa"]["enabled"]:
+    SUMMARY_BENCHMARKS.append(lambda c: [paths.of(rules.fidelity_qa.benchmark, c)])

@@ -7,35 +7,35 @@ report: "../report/workflow.rst"
 
 rule report_plots:
     input:
-        summary="results/summary.csv",
+        summary=paths.SUMMARY,
     output:
         accuracy_vs_epsilon=report(
-            "results/report/plots/{dataset}/accuracy_vs_epsilon.svg",
+            paths.fill(paths.REPORT_PLOT, dataset="{dataset}", plot="accuracy_vs_epsilon"),
             caption="../report/accuracy_vs_epsilon.rst",
             category="Privacy-utility plots",
             subcategory="{dataset}",
         ),
         mia_auc_vs_accuracy=report(
-            "results/report/plots/{dataset}/mia_auc_vs_accuracy.svg",
+            paths.fill(paths.REPORT_PLOT, dataset="{dataset}", plot="mia_auc_vs_accuracy"),
             caption="../report/mia_auc_vs_accuracy.rst",
             category="Privacy-utility plots",
             subcategory="{dataset}",
         ),
         epsilon_vs_audit=report(
-            "results/report/plots/{dataset}/epsilon_vs_audit.svg",
+            paths.fill(paths.REPORT_PLOT, dataset="{dataset}", plot="epsilon_vs_audit"),
             caption="../report/epsilon_vs_audit.rst",
             category="Privacy-utility plots",
             subcategory="{dataset}",
         ),
         # one-run canary audit (privsynth.audit.one_run_report)
         one_run_audit=report(
-            "results/report/plots/{dataset}/one_run_audit.svg",
+            paths.fill(paths.REPORT_PLOT, dataset="{dataset}", plot="one_run_audit"),
             caption="../report/one_run_audit.rst",
             category="Privacy-utility plots",
             subcategory="{dataset}",
         ),
     log:
-        "results/logs/report_plots/{dataset}.log",
+        paths.log("report_plots", paths.PER_DATASET),
     conda:
         "../../envs/core.yaml"
     script:
@@ -44,28 +44,28 @@ rule report_plots:
 
 rule report:
     input:
-        summary="results/summary.csv",
+        summary=paths.SUMMARY,
         plots=expand(
-            "results/report/plots/{dataset}/{plot}.svg",
+            paths.REPORT_PLOT,
             dataset=GRID.datasets,
             plot=["accuracy_vs_epsilon", "mia_auc_vs_accuracy", "epsilon_vs_audit", "one_run_audit"],
         ),
         # Everything else the run builds (EDA, audit, comparison tables, ...), so
         # the page is written last and links to every artefact. Evaluated lazily:
         # rule files included after this one have appended to TARGETS by then.
-        artefacts=lambda wc: [t for t in TARGETS if not t.startswith("results/report/")],
+        artefacts=lambda wc: [t for t in TARGETS if not t.startswith(f"{paths.REPORT_DIR}/")],
     output:
         html=report(
-            "results/report/index.html",
+            paths.REPORT,
             caption="../report/index.rst",
             category="Report",
         ),
     log:
-        "results/logs/report.log",
+        paths.log("report"),
     conda:
         "../../envs/core.yaml"
     script:
         "../scripts/report.py"
 
 
-TARGETS.append("results/report/index.html")
+TARGETS.append(paths.REPORT)

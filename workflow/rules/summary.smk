@@ -5,9 +5,9 @@ rule summary:
     input:
         unpack(summary_inputs),
     output:
-        report("results/summary.csv", caption="../report/summary.rst", category="Summary"),
+        report(paths.SUMMARY, caption="../report/summary.rst", category="Summary"),
     log:
-        "results/logs/summary.log",
+        paths.log("summary"),
     conda:
         "../../envs/core.yaml"
     script:

@@ -4,12 +4,12 @@
 
 rule utility_baseline:
     input:
-        train="results/{dataset}/data/train.parquet",
-        holdout="results/{dataset}/data/holdout.parquet",
+        train=rules.prepare_data.output.train,
+        holdout=rules.prepare_data.output.holdout,
     output:
-        "results/{dataset}/data/utility_baseline.json",
+        paths.UTILITY_BASELINE,
     log:
-        "results/logs/utility_baseline/{dataset}.log",
+        paths.log("utility_baseline", paths.PER_DATASET),
     conda:
         "../../envs/core.yaml"
     threads: 1
@@ -21,14 +21,16 @@ rule utility_baseline:
 
 rule utility:
     input:
-        synthetic="results/{dataset}/{generator}/{setting}/synthetic.parquet",
-        metrics="results/{dataset}/{generator}/{setting}/metrics.json",
-        holdout="results/{dataset}/data/holdout.parquet",
-        baseline="results/{dataset}/data/utility_baseline.json",
+        synthetic=paths.SYNTHETIC,
+        metrics=paths.METRICS,
+        holdout=rules.prepare_data.output.holdout,
+        baseline=rules.utility_baseline.output[0],
     output:
-        "results/{dataset}/{generator}/{setting}/utility.json",
+        paths.UTILITY,
     log:
-        "results/logs/utility/{dataset}/{generator}/{setting}.log",
+        paths.log("utility", paths.PER_CELL),
+    benchmark:
+        paths.benchmark("utility", paths.PER_CELL)
     conda:
         "../../envs/core.yaml"
     threads: 1
@@ -38,4 +40,5 @@ rule utility:
         "../scripts/utility.py"
 
 
-SUMMARY_EXTRAS.append(lambda c: f"{cell_dir(c)}/utility.json")
+SUMMARY_EXTRAS.append(lambda c: paths.of(paths.UTILITY, c))
+SUMMARY_BENCHMARKS.append(lambda c: [paths.of(rules.utility.benchmark, c)])

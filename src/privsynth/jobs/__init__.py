@@ -263,6 +263,6 @@ def summary_job(sm: Any) -> None:
     metrics = list(sm.input.metrics)
     qa = list(sm.input.get("qa", [])) or [None] * len(metrics)
     cells = [{"metrics": m, "qa": q} for m, q in zip(metrics, qa, strict=True)]
-    df = summary.build(cells, extras=list(sm.input.get("extra", [])))
+    df = summary.build(cells, extras=list(sm.input.get("extra", [])), benchmarks=list(sm.input.get("benchmarks", [])))
     summary.write(df, sm.output[0])
     log.info("summary: %d rows", len(df))

@@ -5,13 +5,15 @@
 rule synthesize_negative_control:
     input:
         train=synth_train,
-        schema="results/{dataset}/data/schema.json",
+        schema=rules.prepare_data.output.schema,
         reference=lambda wc: synth_job(wc)["settings"]["path"],
     output:
-        synthetic="results/{dataset}/{generator}/{setting}/synthetic.parquet",
-        metrics="results/{dataset}/{generator}/{setting}/metrics.json",
+        synthetic=paths.SYNTHETIC,
+        metrics=paths.METRICS,
     log:
-        "results/logs/synthesize/{dataset}/{generator}/{setting}.log",
+        paths.log("synthesize", paths.PER_CELL),
+    benchmark:
+        paths.benchmark("synthesize", paths.PER_CELL)
     wildcard_constraints:
         generator="holdout",
     conda:

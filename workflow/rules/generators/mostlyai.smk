@@ -5,13 +5,15 @@
 rule synthesize_mostlyai:
     input:
         train=synth_train,
-        schema="results/{dataset}/data/schema.json",
+        schema=rules.prepare_data.output.schema,
     output:
-        synthetic="results/{dataset}/{generator}/{setting}/synthetic.parquet",
-        metrics="results/{dataset}/{generator}/{setting}/metrics.json",
-        generator="results/{dataset}/{generator}/{setting}/generator.zip",
+        synthetic=paths.SYNTHETIC,
+        metrics=paths.METRICS,
+        generator=paths.GENERATOR_ZIP,
     log:
-        "results/logs/synthesize/{dataset}/{generator}/{setting}.log",
+        paths.log("synthesize", paths.PER_CELL),
+    benchmark:
+        paths.benchmark("synthesize", paths.PER_CELL)
     wildcard_constraints:
         generator="mostlyai",
     # The longest jobs start first: the per-dataset EDA batch and the tutorial table wait for them.
@@ -36,16 +38,16 @@ rule mostlyai_comparison:
         # metrics of every mostlyai setting of the dataset, plus their QA metrics if enabled
         unpack(
             lambda wc: {
-                kind: [f"{cell_dir(c)}/{name}" for c in GRID.of(generator="mostlyai", dataset=wc.dataset)]
-                for kind, name in [("metrics", "metrics.json"), ("qa", "qa/metrics.json")]
+                kind: [paths.of(template, c) for c in GRID.of(generator="mostlyai", dataset=wc.dataset)]
+                for kind, template in [("metrics", paths.METRICS), ("qa", paths.QA_METRICS)]
                 if kind == "metrics" or config["qa"]["enabled"]
             }
         ),
     output:
-        csv="results/{dataset}/mostlyai/comparison.csv",
-        md="results/{dataset}/mostlyai/comparison.md",
+        csv=paths.MOSTLYAI_COMPARISON_CSV,
+        md=paths.MOSTLYAI_COMPARISON_MD,
     log:
-        "results/logs/mostlyai_comparison/{dataset}.log",
+        paths.log("mostlyai_comparison", paths.PER_DATASET),
     conda:
         "../../../envs/core.yaml"
     script:
@@ -53,5 +55,7 @@ rule mostlyai_comparison:
 
 
 TARGETS.extend(
-    f"results/{ds}/mostlyai/comparison.csv" for ds in GRID.datasets if GRID.of(generator="mostlyai", dataset=ds)
+    paths.fill(paths.MOSTLYAI_COMPARISON_CSV, dataset=ds)
+    for ds in GRID.datasets
+    if GRID.of(generator="mostlyai", dataset=ds)
 )

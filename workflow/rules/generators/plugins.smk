@@ -8,14 +8,16 @@ if PLUGIN_GENERATORS:
     rule synthesize_plugin:
         input:
             train=synth_train,
-            schema="results/{dataset}/data/schema.json",
+            schema=rules.prepare_data.output.schema,
             # files the plugin reads besides its training set (input_files)
             extra=lambda wc: audit_generator_inputs(wc),
         output:
-            synthetic="results/{dataset}/{generator}/{setting}/synthetic.parquet",
-            metrics="results/{dataset}/{generator}/{setting}/metrics.json",
+            synthetic=paths.SYNTHETIC,
+            metrics=paths.METRICS,
         log:
-            "results/logs/synthesize/{dataset}/{generator}/{setting}.log",
+            paths.log("synthesize", paths.PER_CELL),
+        benchmark:
+            paths.benchmark("synthesize", paths.PER_CELL)
         wildcard_constraints:
             generator="|".join(PLUGIN_GENERATORS),
         conda:
