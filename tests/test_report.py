@@ -340,3 +340,59 @@ def test_summary_cost_columns_from_benchmark_files(tmp_path: Path) -> None:
     assert math.isnan(df.loc["marginals", "synth_max_rss_mb"])
     # Without benchmark files (e.g. an old caller): no cost columns at all.
     assert not set(summary.COST_COLUMNS) & set(summary.build(cells).columns)
+
+
+# --- the page reads its declared inputs ------------------------------------------------
+
+
+def test_declared_inputs_become_the_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from privsynth.report import artefacts
+
+    targets = ["results/toy/dpgen/eps1/audit/audit.json", "results/toy/dpgen/eps1/metrics.json",
+               "results/toy/dpgen/eps1/qa/metrics.json", "results/toy/dpgen/eps1/audit/one_run.json",
+               "results/toy/data/eda.html", "results/toy/mostlyai/comparison.csv"]  # fmt: skip
+    files = artefacts.inputs(targets)
+    assert files[: len(targets)] == targets  # the rule's own targets first, then what their rules write beside them
+    assert set(files[len(targets) :]) == {
+        "results/toy/dpgen/eps1/audit/scores.parquet", "results/toy/dpgen/eps1/audit/roc.png",
+        "results/toy/dpgen/eps1/audit/summary.json", "results/toy/audit/targets.json",
+        "results/toy/data/schema.json", "results/toy/dpgen/eps1/qa/report.html", "results/toy/mostlyai/comparison.md",
+    }  # fmt: skip
+    a = report.Artefacts.declared(files)
+    assert [text for text, _ in a.of_cell("toy", "dpgen", "eps1")] == [
+        "QA report", "QA metrics", "audit", "audit summary", "audit ROC", "audit scores", "metrics", "audit/one_run.json",
+    ]  # fmt: skip
+    assert [text for text, _ in a.of_dataset("toy")] == [
+        "EDA of the real data", "MOSTLY AI tutorial table (md)", "MOSTLY AI tutorial table (csv)", "audit targets",
+        "schema",
+    ]  # fmt: skip
+    assert a.comparisons == {"toy": Path("results/toy/mostlyai/comparison.csv")}
+    assert a.of_cell("toy", "copy", "default") == []
+
+    # The page links exactly those files: nothing is looked up on the disk.
+    monkeypatch.chdir(tmp_path)
+    for f in files:
+        Path(f).parent.mkdir(parents=True, exist_ok=True)
+        Path(f).write_text("setting\nx\n" if f.endswith(".csv") else "{}")
+    Path("results/toy/dpgen/eps1/utility.json").write_text("{}")  # on disk, not declared: not linked
+    html = report.render(fabricated_summary(), a, "results/report/index.html", {})
+    hrefs = set(Page(html).hrefs)
+    assert "../toy/dpgen/eps1/audit/roc.png" in hrefs and "../toy/data/schema.json" in hrefs
+    assert not any("utility.json" in h for h in hrefs)
+
+
+def test_measured_cost_columns_are_shown_when_the_summary_has_them(tmp_path: Path) -> None:
+    df = fabricated_summary()
+    out = tmp_path / "results" / "report" / "index.html"
+    plain = report.render(df, tmp_path / "results", out, {})
+    assert "Snakemake benchmark" not in plain and "Max RSS" not in plain
+    df["cost_wall_s"] = [10.0, 20.0, 30.0, 40.0, 50.0]
+    df["cost_max_rss_mb"] = [100, 200, 300, 400, "<b>n/a</b>"]
+    df["synth_wall_s"] = 1.5
+    html = report.render(df, tmp_path / "results", out, {})
+    assert "measured by Snakemake benchmark:" in html and "<b>n/a</b>" not in html
+    page = Page(html)
+    rows = {(r["cells"][1]["text"], r["cells"][2]["text"]): r for r in page.tables["summary"]}
+    first = 5 + len(report.METRICS)  # dataset, generator, setting, runs, flags, METRICS, then the costs
+    assert [c["text"] for c in rows[("dpgen", "eps4")]["cells"][first : first + 3]] == ["30.0", "300", "1.5"]
+    assert rows[("marginals", "default")]["cells"][first + 1]["text"] == "n/a"

@@ -48,9 +48,11 @@ FAMILIES: dict[str, list[str]] = {
     "synthesize_mostlyai": _SYNTH,
     "mostlyai_comparison": ["generators/mostlyai:comparison_job"],
     "fidelity_qa": ["jobs:fidelity_qa_job", "fidelity"],
-    "eda_real": ["eda"],
-    "eda_synthetic": ["eda"],
-    "eda_compare": ["eda"],
+    "eda_real": ["jobs/eda:eda_job", "eda", "display"],
+    "eda_synthetic": ["jobs/eda:eda_job", "eda", "display"],
+    # eda.batch: one rule per dataset, eda_synthetic_<dataset> (eda.batch_rule_name; see code_identity)
+    "eda_synthetic_batch": ["jobs/eda:eda_batch_job", "eda", "display"],
+    "eda_compare": ["jobs/eda:compare_job", "eda", "display"],
     "utility_baseline": ["utility"],
     "utility": ["utility"],
     "audit_shadow_sets": ["audit/jobs:shadow_sets_job", "audit/threat_model", "audit/encoding", "schema"],
@@ -85,8 +87,8 @@ FAMILIES: dict[str, list[str]] = {
     ],  # fmt: skip
     "audit_one_run_skipped": ["audit/one_run_jobs:skipped_job"],
     "summary": ["jobs:summary_job", "summary"],
-    "report_plots": ["report"],
-    "report": ["report"],
+    "report_plots": ["jobs/report:plots_job", "report", "display", "audit/one_run_report"],
+    "report": ["jobs/report:report_job", "report", "display", "audit/one_run_report"],
 }
 
 
@@ -233,6 +235,8 @@ def _script_modules(script: str) -> tuple[str, ...]:
 
 def code_identity(rule: str, wildcards: Mapping[str, Any], script: str | None = None) -> str | None:
     entries = FAMILIES.get(rule)
+    if entries is None and rule.startswith("eda_synthetic_"):  # eda.batch's per-dataset rules
+        entries = FAMILIES["eda_synthetic_batch"]
     if entries is None:
         entries = list(_script_modules(script)) if script else []
     if not entries:

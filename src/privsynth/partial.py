@@ -21,7 +21,6 @@ full report is built, ``remove_superseded`` deletes ``results/partial``.
 from __future__ import annotations
 
 import contextlib
-import html
 import logging
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -31,7 +30,8 @@ from typing import Any
 
 import pandas as pd
 
-from . import runstate
+from . import report, runstate
+from . import summary as summary_mod
 
 log = logging.getLogger("privsynth.partial")
 
@@ -142,8 +142,6 @@ def write_partial(
     ``benchmarks_of``: a cell's benchmark files (the workflow's); those that exist
     give the summary's cost columns (n/a where none exist); without it, no cost columns.
     """
-    from . import summary as summary_mod
-
     results = Path(results_dir)
     cells = sorted(cells) if cells is not None else discover_cells(results)
     if not cells:
@@ -230,24 +228,15 @@ def _rel(p: Path, base: Path) -> str:
 
 
 def _render(df: pd.DataFrame, failed: pd.DataFrame, results: Path, page: Path, n_cells: int) -> None:
-    from . import report
-
-    e = html.escape
-    n_failed = len({(r.dataset, r.generator, r.setting) for r in failed.itertuples() if r.setting})
-    items = "".join(
-        "<tr>" + "".join(f"<td>{e(str(getattr(r, c)))}</td>" for c in ("dataset", "generator", "setting", "job"))
-        + f'<td><a href="{e(str(Path("../..") / r.log) if r.log else "")}">{e(r.log)}</a></td>'
-        + f"<td><code>{e(r.cause)}</code></td></tr>"
+    """The report page of the finished cells, the failures first (``report/templates/partial.html.j2``)."""
+    rows = [
+        {"dataset": r.dataset, "generator": r.generator, "setting": r.setting, "job": r.job,
+         "href": str(Path("../..") / r.log) if r.log else "", "log": r.log, "cause": r.cause}
         for r in failed.itertuples()
-    )  # fmt: skip
-    notice = (
-        '<div class="alarm" id="partial"><h2>Partial results</h2>'
-        f"<p>{len(df)} of {n_cells} cells finished; {n_failed} did not. This page shows what exists; the "
-        "next run retries every failed job and then writes the full report (results/report/index.html).</p>"
-        '<table id="failed"><thead><tr><th>Dataset</th><th>Generator</th><th>Setting</th><th>Failed job</th>'
-        f"<th>Log</th><th>Cause</th></tr></thead><tbody>{items}</tbody></table></div>"
-    )
-    report.render(df, results, page, {}, notice_html=notice)
+    ]  # fmt: skip
+    n_failed = len({(r.dataset, r.generator, r.setting) for r in failed.itertuples() if r.setting})
+    notice = {"n_finished": len(df), "n_cells": n_cells, "n_failed": n_failed, "failed": rows}
+    report.render(df, results, page, {}, template="partial.html.j2", partial=notice)
 
 
 def remove_superseded(results_dir: str | Path = "results") -> bool:

@@ -1,5 +1,6 @@
 # The report: results/report/index.html (self-contained) and per-dataset plots,
 # also shown in Snakemake's own report (snakemake --report report.zip).
+from privsynth.report import artefacts as _report_artefacts
 
 
 report: "../report/workflow.rst"
@@ -50,10 +51,14 @@ rule report:
             dataset=GRID.datasets,
             plot=["accuracy_vs_epsilon", "mia_auc_vs_accuracy", "epsilon_vs_audit", "one_run_audit"],
         ),
-        # Everything else the run builds (EDA, audit, comparison tables, ...), so
-        # the page is written last and links to every artefact. Evaluated lazily:
-        # rule files included after this one have appended to TARGETS by then.
-        artefacts=lambda wc: [t for t in TARGETS if not t.startswith(f"{paths.REPORT_DIR}/")],
+        # Everything else the run builds (EDA, audit, comparison tables, ...) and the
+        # files their rules write beside them, so the page is written last and links
+        # to exactly these (privsynth.report.artefacts). Evaluated lazily: rule files
+        # included after this one have appended to TARGETS by then.
+        artefacts=lambda wc: _report_artefacts.inputs(
+            [t for t in TARGETS if not t.startswith(f"{paths.REPORT_DIR}/")]
+            + [p for files in summary_inputs(wc).values() for p in files]
+        ),
     output:
         html=report(
             paths.REPORT,

@@ -1,8 +1,8 @@
-# Thin entry point: logic in privsynth.eda.compare_job.
+# Thin entry point: logic in privsynth.jobs.eda.compare_job.
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
-from privsynth import eda, jobs  # noqa: E402
+from privsynth.jobs import eda  # noqa: E402
 
-jobs.run(snakemake, eda.compare_job)
+eda.run(snakemake, eda.compare_job)

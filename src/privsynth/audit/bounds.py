@@ -77,13 +77,14 @@ def perfect_guessing_lb(r: int, alpha: float) -> float:
 
 
 def auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Mann-Whitney AUC (ties count 1/2); labels 1 = canary included."""
+    """Mann-Whitney AUC (``scipy.stats.mannwhitneyu``; ties count 1/2); labels 1 = canary included."""
     y = np.asarray(labels).astype(bool)
     n1, n0 = int(y.sum()), int((~y).sum())
     if n1 == 0 or n0 == 0:
         return float("nan")
-    ranks = stats.rankdata(scores)
-    return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+    s = np.asarray(scores)
+    u = stats.mannwhitneyu(s[y], s[~y], use_continuity=False, method="asymptotic").statistic
+    return float(u / (n1 * n0))
 
 
 def _hm_var(theta: float, n1: int, n0: int) -> float:

@@ -8,14 +8,13 @@ to the one-run audit's (hollow markers / separate columns).
 
 from __future__ import annotations
 
-import math
 import os
-from typing import Any
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
-from .. import report as _r
+from .. import display
 
 ONE_RUN_NUMERIC = [
     "one_run_epsilon_lb", "one_run_ceiling", "one_run_guesses", "one_run_correct", "one_run_auc",
@@ -34,10 +33,10 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
             df[c] = ""
         df[c] = df[c].fillna("").astype(str)
     df["one_run_contradicts_dp"] = df.get("one_run_contradicts_dp", False)
-    df["one_run_contradicts_dp"] = df["one_run_contradicts_dp"].map(_r._truthy)
+    df["one_run_contradicts_dp"] = df["one_run_contradicts_dp"].map(display.truthy)
     if "positive_control" not in df.columns:
         df["positive_control"] = False
-    df["positive_control"] = df["positive_control"].map(_r._truthy)
+    df["positive_control"] = df["positive_control"].map(display.truthy)
     return df
 
 
@@ -48,15 +47,15 @@ def contradictions(df: pd.DataFrame) -> pd.Series:
 
 
 def make_plot(df: pd.DataFrame, dataset: str, out: str | os.PathLike[str]) -> None:
-    plt = _r._mpl()
+    plt = display.mpl()
     sub = _prepare(df)
     sub = sub[(sub["dataset"].astype(str) == dataset) & (sub["one_run_status"] == "done")].reset_index(drop=True)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
     if sub.empty:
         for ax in axes:
-            _r._empty(ax, "no one-run audit for this dataset (datasets.<name>.audit.one_run.enabled)")
+            display.empty(ax, "no one-run audit for this dataset (datasets.<name>.audit.one_run.enabled)")
         fig.suptitle(f"{dataset}: one-run canary audit")
-        _r._save(fig, out, plt)
+        display.save_svg(fig, out, plt)
         return
     cmap = plt.get_cmap("tab10")
     colors = {g: cmap(i % 10) for i, g in enumerate(sorted(sub["generator"].astype(str).unique()))}
@@ -71,7 +70,7 @@ def make_plot(df: pd.DataFrame, dataset: str, out: str | os.PathLike[str]) -> No
     top = max(np.nanmax(np.r_[lb, ceil, e[claimed] if claimed.any() else [0.0], 0.1]), 0.1) * 1.15
     nodp_x = top * 1.15
     x = np.where(claimed, e, nodp_x)
-    _r._scatter(ax, sub, x, lb, colors)
+    display.scatter(ax, sub, x, lb, colors)
     ax.scatter(x, ceil, marker="_", s=200, color="0.3", label="design ceiling (all guesses correct)", zorder=2)
     if np.isfinite(shadow).any():
         ax.scatter(x + top * 0.02, shadow, marker="s", s=40, facecolor="none", edgecolor="black",
@@ -100,13 +99,13 @@ def make_plot(df: pd.DataFrame, dataset: str, out: str | os.PathLike[str]) -> No
     u = sub["utility_auc"].to_numpy(dtype=float)
     a = sub["one_run_auc"].to_numpy(dtype=float)
     if not (np.isfinite(u) & np.isfinite(a)).any():
-        _r._empty(ax, "needs ML utility (datasets.<name>.target) and the one-run AUC")
+        display.empty(ax, "needs ML utility (datasets.<name>.target) and the one-run AUC")
     else:
         lo = sub["one_run_auc_ci_low"].to_numpy(dtype=float)
         hi = sub["one_run_auc_ci_high"].to_numpy(dtype=float)
         ok = np.isfinite(u) & np.isfinite(a)
         ax.errorbar(u[ok], a[ok], yerr=[a[ok] - lo[ok], hi[ok] - a[ok]], fmt="none", ecolor="0.5", lw=0.8, zorder=2)
-        _r._scatter(ax, sub, u, a, colors)
+        display.scatter(ax, sub, u, a, colors)
         sa = sub["audit_auc_worst"].to_numpy(dtype=float)
         if (np.isfinite(sa) & np.isfinite(u)).any():
             ax.scatter(u, sa, marker="s", s=40, facecolor="none", edgecolor="black",
@@ -118,60 +117,40 @@ def make_plot(df: pd.DataFrame, dataset: str, out: str | os.PathLike[str]) -> No
         ax.legend(fontsize=6.5, loc="best")
     ax.set_title("attack AUC vs utility", fontsize=9)
     fig.suptitle(f"{dataset}: one-run canary audit")
-    _r._save(fig, out, plt)
+    display.save_svg(fig, out, plt)
 
 
-def _num(v: Any, dec: int = 3) -> str:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return "n/a"
-    return "n/a" if math.isnan(f) else _r._fmt(f, dec)
-
-
-def html_section(df: pd.DataFrame, dataset: str) -> str:
-    """Table of this dataset's cells: one-run audit next to the shadow-model audit (escaped)."""
+def html_section(df: pd.DataFrame, dataset: str) -> Markup:
+    """Table of this dataset's cells: one-run audit next to the shadow-model audit (escaped); "" if none."""
     sub = _prepare(df)
     sub = sub[sub["dataset"].astype(str) == dataset]
     if not (sub["one_run_status"] != "").any():
-        return ""
-    e = _r._e
+        return Markup("")
+    num = display.num
     head = ["generator / setting", "one-run status", "ε LB (one-run)", "ceiling", "guesses (correct)",
             "attack (ε LB)", "AUC [interval]", "attack (AUC)", "TPR@low FPR", "accountant ε (audit fit)",
             "audit run", "extra fits", "ε LB (shadow, worst)", "AUC (shadow, worst)"]  # fmt: skip
-    out = ['<table class="sortable one-run"><thead><tr>', *[f"<th>{e(h)}</th>" for h in head], "</tr></thead><tbody>"]
+    rows = []
     for _, r in sub.iterrows():
-        done = r["one_run_status"] == "done"
-        flag = ' class="contradiction"' if r["one_run_contradicts_dp"] else ""
         cells = [f"{r['generator']}/{r['setting']}", r["one_run_status"] or "not run"]
-        if done:
+        if r["one_run_status"] == "done":
             cells += [
-                _num(r["one_run_epsilon_lb"]) + (" ⚠ above accountant ε" if r["one_run_contradicts_dp"] else ""),
-                _num(r["one_run_ceiling"]),
-                f"{_num(r['one_run_guesses'], 0)} ({_num(r['one_run_correct'], 0)})",
+                num(r["one_run_epsilon_lb"]) + (" ⚠ above accountant ε" if r["one_run_contradicts_dp"] else ""),
+                num(r["one_run_ceiling"]),
+                f"{num(r['one_run_guesses'], 0)} ({num(r['one_run_correct'], 0)})",
                 r["one_run_epsilon_lb_attack"],
-                f"{_num(r['one_run_auc'])} [{_num(r['one_run_auc_ci_low'])}, {_num(r['one_run_auc_ci_high'])}]",
+                f"{num(r['one_run_auc'])} [{num(r['one_run_auc_ci_low'])}, {num(r['one_run_auc_ci_high'])}]",
                 r["one_run_auc_attack"],
-                _num(r["one_run_tpr_at_low_fpr"]),
-                _num(r["one_run_fit_epsilon"]),
+                num(r["one_run_tpr_at_low_fpr"]),
+                num(r["one_run_fit_epsilon"]),
                 r["one_run_audit_run"],
-                _num(r["one_run_fits"], 0),
+                num(r["one_run_fits"], 0),
             ]
         else:
             cells += ["n/a"] * 10
-        cells += [_num(r["audit_epsilon_lb_worst"]), _num(r["audit_auc_worst"])]
-        out.append(f"<tr{flag}>" + "".join(f"<td>{e(c)}</td>" for c in cells) + "</tr>")
-    out.append("</tbody></table>")
-    return (
-        "<h3>Privacy audits: one-run canary audit beside the shadow-model audit</h3>"
-        '<p class="muted">One-run: ε lower bound for (ε, δ)-DP under add/remove of one canary, at the '
-        "stated confidence over the canary coins, Bonferroni over every (attack, guess count) tried; "
-        "ceiling = the bound if every guess were correct; AUC from the attack chosen on one half of the "
-        "canaries, interval on the other half; TPR n/a where the out-canaries cannot support the FPR. "
-        "Compared with the accountant ε of the audit fit itself. Shadow: replace-one targeted MIA on "
-        "shadow training sets (docs/audit.md). n/a = not run for this cell.</p>"
-        '<div class="scroll">' + "".join(out) + "</div>"
-    )
+        cells += [num(r["audit_epsilon_lb_worst"]), num(r["audit_auc_worst"])]
+        rows.append({"contradiction": bool(r["one_run_contradicts_dp"]), "cells": cells})
+    return Markup(display.environment().get_template("one_run.html.j2").render(head=head, rows=rows))
 
 
 __all__ = ["contradictions", "html_section", "make_plot"]

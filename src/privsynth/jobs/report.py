@@ -1,0 +1,29 @@
+"""Snakemake adapters of the report rules (workflow/rules/report.smk): ``report_plots`` and ``report``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .. import report
+from ..audit import one_run_report
+from . import run
+
+__all__ = ["plots_job", "report_job", "run"]
+
+
+def plots_job(sm: Any) -> None:
+    df = report.load_summary(sm.input.summary)
+    report.make_plots(df, sm.wildcards.dataset, {name: sm.output[name] for name in report.PLOT_NAMES})
+    if "one_run_audit" in sm.output.keys():
+        one_run_report.make_plot(df, sm.wildcards.dataset, sm.output.one_run_audit)
+
+
+def report_job(sm: Any) -> None:
+    """The page over the summary, its plots, and the artefacts the rule declares as inputs (nothing else)."""
+    plots: dict[str, dict[str, str]] = {}
+    for p in sm.input.plots:
+        pp = Path(p)
+        plots.setdefault(pp.parent.name, {})[pp.stem] = p
+    artefacts = report.Artefacts.declared(list(sm.input.get("artefacts", [])))
+    report.render(report.load_summary(sm.input.summary), artefacts, sm.output.html, plots)
