@@ -201,7 +201,7 @@ def synthesize(table: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
         str(table["schema_path"]),
         str(out / "synthetic.parquet"),
         str(out / "metrics.json"),
-        {"dataset": "toy", "generator": "openai", "setting": "t", "settings": s, "seed": 7},
+        {"dataset": "toy", "generator": "openai", "setting": "t", "settings": filled("openai", s), "seed": 7},
     )
 
 
