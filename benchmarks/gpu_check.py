@@ -150,18 +150,20 @@ def step_mostlyai(args: argparse.Namespace, work: Path, deadline: float) -> list
         else:
             s.update(max_training_time=args.mostlyai_minutes)
         with tempfile.TemporaryDirectory(prefix="privsynth-gpucheck-") as wd, GpuSampler() as gpu:
-            from privsynth.generators.mostlyai import MostlyAIGenerator, _reap_children
+            from generator_settings import filled
+
+            from privsynth.generators.mostlyai import MostlyAIGenerator, reap_children
 
             gen = MostlyAIGenerator(workdir=wd, threads=args.threads)
             t0 = time.perf_counter()
             try:
-                gen.fit(train.reset_index(drop=True), schema, s, 0)
+                gen.fit(train.reset_index(drop=True), schema, filled("mostlyai", s), 0)
                 fit_s = time.perf_counter() - t0
                 t1 = time.perf_counter()
                 gen.sample(int(s["sample_size"]))
                 sample_s = time.perf_counter() - t1
             finally:
-                _reap_children()
+                reap_children()
         m = gen.metrics()
         epochs = float(m["epochs"] or 0)
         row = {
@@ -178,6 +180,7 @@ def step_mostlyai(args: argparse.Namespace, work: Path, deadline: float) -> list
 
 
 def step_great(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
+    from generator_settings import filled
     from great_tiny import build_tiny_model
     from sklearn.datasets import load_breast_cancer
 
@@ -202,7 +205,7 @@ def step_great(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
         with GpuSampler() as gpu:
             gen = great.GENERATOR(workdir=work / f"great-{mode}", threads=args.threads)
             t0 = time.perf_counter()
-            gen.fit(train, schema, s, seed=0)
+            gen.fit(train, schema, filled("great", s), seed=0)
             fit_s = time.perf_counter() - t0
             t1 = time.perf_counter()
             out = gen.sample(n)

@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "tests"))
 
+from generator_settings import filled  # noqa: E402
 from great_tiny import build_tiny_model  # noqa: E402
 
 from privsynth.generators import great  # noqa: E402
@@ -68,7 +69,7 @@ def main() -> None:
                     settings["differential_privacy"] = {"noise_multiplier": 1.0}
                 gen = great.GENERATOR(workdir=Path(tmp) / f"w{r}", threads=args.threads)
                 t0 = time.perf_counter()
-                gen.fit(train, schema, settings, seed=r)
+                gen.fit(train, schema, filled("great", settings), seed=r)
                 fit_s = time.perf_counter() - t0
                 t0 = time.perf_counter()
                 out = gen.sample(args.sample)

@@ -36,9 +36,12 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "tests"))
+
+from generator_settings import filled  # noqa: E402
 
 from privsynth import jobs  # noqa: E402
-from privsynth.generators.mostlyai import MostlyAIGenerator, _reap_children  # noqa: E402
+from privsynth.generators.mostlyai import MostlyAIGenerator, reap_children  # noqa: E402
 
 
 def prepare(cfg: dict, dataset: str, work: Path) -> Path:
@@ -79,14 +82,14 @@ def run_one(train, holdout, schema, settings: dict, seed: int, threads: int, wit
         gen = MostlyAIGenerator(workdir=workdir, threads=threads)
         t0 = time.perf_counter()
         try:
-            gen.fit(train.reset_index(drop=True), schema, settings, seed)
+            gen.fit(train.reset_index(drop=True), schema, filled("mostlyai", settings), seed)
             fit_s = time.perf_counter() - t0
             n = settings.get("sample_size") or len(train)
             t1 = time.perf_counter()
             syn = gen.sample(n)
             sample_s = time.perf_counter() - t1
         finally:
-            _reap_children()
+            reap_children()
     m = gen.metrics()
     curve = [
         {"epoch": round(float(x["epoch"]), 3), "val_loss": x.get("val_loss"), "seconds": x.get("total_time"),

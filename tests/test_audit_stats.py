@@ -287,7 +287,9 @@ def test_mostlyai_shadow_fit_skips_the_generator_export(for_audit: bool, tmp_pat
     import sys
     import types
 
-    from privsynth.generators import mostlyai as mai
+    from generator_settings import filled
+
+    from privsynth.generators.mostlyai import generator as mai
 
     exported: list[Path] = []
 
@@ -309,9 +311,9 @@ def test_mostlyai_shadow_fit_skips_the_generator_export(for_audit: bool, tmp_pat
     monkeypatch.setitem(sys.modules, "mostlyai.sdk", types.SimpleNamespace(MostlyAI=Client))
     follow = lambda self, g: setattr(self, "step_seconds", {}) or []  # noqa: E731
     monkeypatch.setattr(mai.MostlyAIGenerator, "_follow_training", follow)
-    monkeypatch.setattr(mai, "_reopen_file_handlers", lambda: None)
+    monkeypatch.setattr(mai, "reopen_file_handlers", lambda: None)
     df = _toy(20)
     gen = mai.MostlyAIGenerator(workdir=tmp_path, threads=1)
     gen.for_audit = for_audit
-    gen.fit(df, infer_schema(df), {}, 0)
+    gen.fit(df, infer_schema(df), filled("mostlyai"), 0)
     assert bool(exported) is not for_audit

@@ -15,6 +15,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from conftest import run_snakemake, tiny_config  # noqa: E402
+from generator_settings import filled  # noqa: E402
 from great_tiny import build_tiny_model  # noqa: E402
 
 from privsynth.errors import ConfigError, GeneratorError  # noqa: E402
@@ -42,7 +43,7 @@ def test_codec_round_trips_names_and_labels_be_great_cannot_parse() -> None:
 
     df = pd.DataFrame({"mean radius": [1.5, 2.25], "size, cm": [3, 4], "x is y": ["a, b", "c is d"], "target": [0, 1]})
     schema = infer_schema(df)
-    codec = great._Codec(schema)
+    codec = great.Codec(schema)
     enc = codec.encode(df)
     assert enc.columns[0] == "mean radius"  # safe names are kept: the LLM reads real names
     assert "," not in "".join(enc.columns) and " is " not in " ".join(enc.columns)
@@ -66,7 +67,7 @@ def test_codec_round_trips_names_and_labels_be_great_cannot_parse() -> None:
 )
 def test_check_settings_rejects_unsupported_combinations(settings: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        great.GENERATOR.check_settings(settings, "datasets.wdbc.generators.great.x")
+        great.GENERATOR.check_settings(filled("great", settings), "datasets.wdbc.generators.great.x")
 
 
 def test_missing_model_offline_says_how_to_predownload(tmp_path: Path, wdbc4: pd.DataFrame) -> None:
@@ -75,14 +76,17 @@ def test_missing_model_offline_says_how_to_predownload(tmp_path: Path, wdbc4: pd
     with pytest.raises(
         GeneratorError, match=r"not in the Hugging Face cache.*hf download privsynth-test/no-such-model"
     ):
-        gen.fit(train, infer_schema(train), {"llm": "privsynth-test/no-such-model", "gpu": 0}, 0)
+        gen.fit(train, infer_schema(train), filled("great", {"llm": "privsynth-test/no-such-model", "gpu": 0}), 0)
 
 
 def test_out_of_memory_names_the_knobs() -> None:
     import torch
 
     gen = great.GENERATOR(threads=1)
-    gen.settings, gen.device = {"llm": "gpt2-large", "batch_size": 32, "sample_batch_size": 100}, "cuda"
+    gen.settings, gen.device = (
+        filled("great", {"llm": "gpt2-large", "batch_size": 32, "sample_batch_size": 100}),
+        "cuda",
+    )
     oom = torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
     fit_msg = str(gen._translate(oom, "fine-tuning"))
     assert "lower batch_size (now 32)" in fit_msg and "gradient_accumulation_steps" in fit_msg

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from conftest import run_snakemake, tiny_config
+from generator_settings import filled
 
 from privsynth.generators import mostlyai as m
 
@@ -95,18 +96,18 @@ def _msg(epoch: float, ckpt: int, eps: float | None = None, t: float = 1.0) -> d
 
 
 def test_training_summary_uses_last_checkpoint_and_names_the_stop_reason() -> None:
-    dp = {"differential_privacy": {"max_epsilon": 2.0}}
+    dp = filled("mostlyai", {"differential_privacy": {"max_epsilon": 2.0}})
     msgs = [_msg(1, 1, 1.2, 10), _msg(2, 1, 1.8, 20), _msg(3, 0, 2.3, 30)]
     s = m.summarize_training(msgs, dp)
     assert (s["epsilon"], s["training_seconds"], s["epochs"], s["stop_reason"]) == (1.8, 20.0, 3.0, "max_epsilon")
     assert s["stopped_early"] is True
     no_dp = [_msg(1, 1, None, 5), _msg(2, 0, None, 9)]
-    assert m.summarize_training(no_dp, {"max_epochs": 2})["stop_reason"] == "max_epochs"
-    assert m.summarize_training(no_dp, {"max_epochs": 2})["epsilon"] is None
-    assert m.summarize_training(no_dp, {"max_training_time": 0.1})["stop_reason"] == "time"
+    assert m.summarize_training(no_dp, filled("mostlyai", {"max_epochs": 2}))["stop_reason"] == "max_epochs"
+    assert m.summarize_training(no_dp, filled("mostlyai", {"max_epochs": 2}))["epsilon"] is None
+    assert m.summarize_training(no_dp, filled("mostlyai", {"max_training_time": 0.1}))["stop_reason"] == "time"
     # a time cap stops mid-epoch, after the last message: the step's duration tells
-    assert m.summarize_training(no_dp, {"max_training_time": 0.5}, 31.0)["stop_reason"] == "time"
-    assert m.summarize_training(no_dp, {"max_epochs": 50})["stop_reason"] == "converged"
+    assert m.summarize_training(no_dp, filled("mostlyai", {"max_training_time": 0.5}), 31.0)["stop_reason"] == "time"
+    assert m.summarize_training(no_dp, filled("mostlyai", {"max_epochs": 50}))["stop_reason"] == "converged"
 
 
 def _md_rows(md: str) -> list[list[str]]:
@@ -140,21 +141,23 @@ def test_capped_runs_are_flagged_undertrained() -> None:
         return [{**_msg(i + 1, 1, None, t * (i + 1)), "val_loss": v} for i, v in enumerate(losses)]
 
     # the no_dp: a 30 s time cap after 1 epoch -> flagged, whatever the loss did
-    s = m.summarize_training(msgs([22.85]), {"max_training_time": 0.5}, 31.0)
+    s = m.summarize_training(msgs([22.85]), filled("mostlyai", {"max_training_time": 0.5}), 31.0)
     assert (s["stop_reason"], s["undertrained"]) == ("time", True)
     assert s["undertrained_reason"] == "stopped by the time cap after 1 epoch"
     # max_epochs while the validation loss still falls 1% per epoch -> flagged
-    s = m.summarize_training(msgs([22.85, 21.73, 21.13, 20.74, 20.53]), {"max_epochs": 5})
+    s = m.summarize_training(msgs([22.85, 21.73, 21.13, 20.74, 20.53]), filled("mostlyai", {"max_epochs": 5}))
     assert s["undertrained"] and "still fell 1.0% in the last epoch" in s["undertrained_reason"]
     assert s["val_loss_change_last_epoch"] == pytest.approx(-0.0101, abs=1e-4)
     # max_epochs once the loss levelled off, and the engine's early stopping -> not flagged
-    assert not m.summarize_training(msgs([21.0, 20.3, 20.29]), {"max_epochs": 3})["undertrained"]
-    assert not m.summarize_training(msgs([21.0, 20.3, 20.4, 20.5]), {"max_epochs": 50})["undertrained"]
+    assert not m.summarize_training(msgs([21.0, 20.3, 20.29]), filled("mostlyai", {"max_epochs": 3}))["undertrained"]
+    assert not m.summarize_training(msgs([21.0, 20.3, 20.4, 20.5]), filled("mostlyai", {"max_epochs": 50}))[
+        "undertrained"
+    ]
     # less than one epoch cannot tell
-    assert m.summarize_training([_msg(0.4, 1)], {"max_epochs": 0.4})["undertrained"]
+    assert m.summarize_training([_msg(0.4, 1)], filled("mostlyai", {"max_epochs": 0.4}))["undertrained"]
     # the flag reaches the tutorial table, with the reason under it
     df = m.comparison_table([{"setting": "no_dp", "stop_reason": "time", "epochs": 1.0,
-                              **m.summarize_training(msgs([22.85]), {"max_training_time": 0.5}, 31.0)}])  # fmt: skip
+                              **m.summarize_training(msgs([22.85]), filled("mostlyai", {"max_training_time": 0.5}), 31.0)}])  # fmt: skip
     md = m.comparison_markdown(df, "census")
     assert "**UNDERTRAINED**" in _md_rows(md)[1] and "- no_dp: stopped by the time cap after 1 epoch" in md
     # metrics.json written before the flag existed: derived from the stop reason
@@ -212,7 +215,7 @@ def test_mostlyai_grid_through_snakemake(tmp_path: Path, census_path: Path) -> N
     assert dp["delta"] == pytest.approx(1e-5)
 
     plain_log = (logs / "plain.log").read_text()
-    assert "WARNING" in plain_log and "no CUDA device is available" in plain_log
+    assert "WARNING" in plain_log and "no CUDA device is usable" in plain_log
     dp_log = (logs / "dp.log").read_text()
     # progress streamed while training: one line per epoch with loss and epsilon
     assert "progress: epoch   1.00" in dp_log and "val_loss" in dp_log and "epsilon" in dp_log

@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import REPO, run_snakemake, tiny_config
+from generator_settings import filled
 
 from privsynth import jobs
 from privsynth.config import Grid
@@ -176,18 +177,21 @@ def good_csv(n: int, start: int = 0) -> str:
 
 
 def settings(api: FakeOpenAI, **kw: Any) -> dict[str, Any]:
-    return {
-        OPT_IN: True,
-        "base_url": api.url,
-        "model": "test-model",
-        "rows_per_request": 5,
-        "example_rows": 3,
-        "max_requests": 6,
-        "max_retries": 2,
-        "request_timeout": 0.5,
-        "sample_size": 5,
-        **kw,
-    }
+    return filled(
+        "openai",
+        {
+            OPT_IN: True,
+            "base_url": api.url,
+            "model": "test-model",
+            "rows_per_request": 5,
+            "example_rows": 3,
+            "max_requests": 6,
+            "max_retries": 2,
+            "request_timeout": 0.5,
+            "sample_size": 5,
+            **kw,
+        },
+    )
 
 
 def synthesize(table: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
@@ -197,7 +201,7 @@ def synthesize(table: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
         str(table["schema_path"]),
         str(out / "synthetic.parquet"),
         str(out / "metrics.json"),
-        {"dataset": "toy", "generator": "openai", "setting": "t", "settings": s, "seed": 7},
+        {"dataset": "toy", "generator": "openai", "setting": "t", "settings": filled("openai", s), "seed": 7},
     )
 
 
@@ -428,10 +432,10 @@ def test_key_never_in_errors_or_logs(api: FakeOpenAI, table: dict[str, Any], cap
 
 
 def test_log_records_are_scrubbed_of_the_key(caplog: pytest.LogCaptureFixture) -> None:
-    from privsynth.generators.openai import _scrubbed_logs
+    from privsynth.generators.openai import scrubbed_logs
 
     lg = logging.getLogger("openai._base_client")
-    with _scrubbed_logs(KEY):
+    with scrubbed_logs(KEY):
         lg.warning("headers: Authorization: Bearer %s", KEY)
         try:
             raise RuntimeError(f"boom {KEY}")
@@ -477,10 +481,10 @@ def test_check_settings_requires_opt_in() -> None:
     cls = load("openai")
     for s in ({}, {OPT_IN: False}):
         with pytest.raises(ConfigError, match=r"x\.y\.send_real_rows_to_api: must be true .* real training rows"):
-            cls.check_settings(s, "x.y")
-    cls.check_settings({OPT_IN: True}, "x.y")
+            cls.check_settings(filled("openai", s), "x.y")
+    cls.check_settings(filled("openai", {OPT_IN: True}), "x.y")
     with pytest.raises(ConfigError, match="max_total_tokens: 100 is below max_completion_tokens"):
-        cls.check_settings({OPT_IN: True, "max_total_tokens": 100}, "x.y")
+        cls.check_settings(filled("openai", {OPT_IN: True, "max_total_tokens": 100}), "x.y")
 
 
 def _validate(obj: Any, schema: str) -> None:

@@ -45,8 +45,19 @@ FAMILIES: dict[str, list[str]] = {
     "synthesize_great": _SYNTH,
     "synthesize_openai": _SYNTH,
     "synthesize_plugin": _SYNTH,
-    "synthesize_mostlyai": _SYNTH,
-    "mostlyai_comparison": ["generators/mostlyai:comparison_job"],
+    "synthesize_mostlyai": [
+        "jobs/mostlyai:synthesize_job",
+        "jobs:synthesize",
+        "schema",
+        "generators/base",
+        "{generator}",
+    ],
+    "mostlyai_comparison": [
+        "jobs/mostlyai:comparison_job",
+        "generators/mostlyai/comparison",
+        "generators/mostlyai/progress:undertraining",
+        "generators/mostlyai/progress:finite",
+    ],
     "fidelity_qa": ["jobs:fidelity_qa_job", "fidelity"],
     "eda_real": ["jobs/eda:eda_job", "eda", "display"],
     "eda_synthetic": ["jobs/eda:eda_job", "eda", "display"],
@@ -187,9 +198,9 @@ def module_path(module: str, generator: str | None = None) -> Path:
     if module == "{generator}":
         if generator is None:
             raise ValueError("{generator} needs a generator")
-        builtin = SRC / "generators" / f"{generator}.py"
-        if builtin.is_file():
-            return builtin
+        for builtin in (SRC / "generators" / generator, SRC / "generators" / f"{generator}.py"):
+            if builtin.is_dir() or builtin.is_file():  # a package (all its modules) or a module
+                return builtin
         from . import generators
 
         return generators._plugins()[generator] / f"{generator}.py"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
@@ -10,6 +12,8 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from ..schema import Schema
+
+log = logging.getLogger(__name__)
 
 
 class Generator(ABC):
@@ -57,3 +61,31 @@ class Generator(ABC):
     def artifacts(self) -> dict[str, Path]:
         """Extra files produced during fit (e.g. an exported model), by role."""
         return {}
+
+
+def pick_device(gpu: int, who: str) -> str:
+    """``cuda`` when ``gpu`` asks for a GPU and CUDA is usable, else ``cpu``.
+
+    A requested GPU that is not there is a loud WARNING, not a failure: ``who``
+    (the generator) runs on the CPU and its metrics.json records ``device: cpu``.
+    """
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if gpu <= 0:
+        log.info("gpu: 0 - %s runs on the CPU", who)
+        return "cpu"
+    import torch
+
+    if torch.cuda.is_available():
+        log.info("%s runs on %s (CUDA_VISIBLE_DEVICES=%s)", who, torch.cuda.get_device_name(0), visible)
+        return "cuda"
+    log.warning(
+        "WARNING: gpu: %d requested but no CUDA device is usable (CUDA_VISIBLE_DEVICES=%s, torch %s, CUDA build "
+        "%s) - %s runs on the CPU, which is much slower; metrics.json records device: cpu. Set gpu: 0 to "
+        "silence this.",
+        gpu,
+        visible,
+        torch.__version__,
+        torch.version.cuda,
+        who,
+    )
+    return "cpu"
