@@ -12,7 +12,7 @@ from .base import Attack, SyntheticSets
 
 if TYPE_CHECKING:
     from ..encoding import Encoder
-    from ..threat_model import AuxiliaryDataKnowledge
+    from ..knowledge import AuxiliaryDataKnowledge
 
 
 class Density(Attack):
