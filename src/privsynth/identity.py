@@ -59,6 +59,7 @@ FAMILIES: dict[str, list[str]] = {
         "audit/jobs:attack_job",
         "audit/attacks",
         "audit/encoding",
+        "audit/knowledge",
         "audit/report",
         "audit/stats",
         "audit/threat_model",

@@ -75,9 +75,9 @@ def _installed() -> dict[str, Source]:
     eps = _entry_point_sources()
     found: dict[str, Source] = {}
     for n in sorted({*_bundled(), *(n for n, s in eps.items() if s.builtin)}):
-        # privsynth's own entry point names the class; without it (stale metadata) the module's GENERATOR.
-        own = eps.get(n)
-        found[n] = own if own is not None and own.builtin else Source(n, f"{__name__}.{n}")
+        # A built-in's class is its module's GENERATOR (the class its entry point names, which
+        # tests/test_generators.py checks): installed metadata older than a rename cannot break it.
+        found[n] = Source(n, f"{__name__}.{n}")
     for n, src in eps.items():
         found.setdefault(n, src)
     return found
