@@ -3,8 +3,9 @@
 Validation (Snakemake's ``validate``, ``config.validate_config``) fills them into
 the config; code that is handed a config block it has to complete itself (a job's
 slice, a test's or benchmark's hand-written dict) asks this module, so no default
-is ever spelled in code.  ``with_defaults`` fills missing keys the way validation
-does (nested objects too, ``$ref`` followed) and checks nothing else.
+is ever spelled in code.  ``with_defaults`` fills missing keys exactly as
+validation does (the same jsonschema walk: nested objects, ``$ref``, ``if``/``then``)
+and rejects nothing: checking values stays with the caller.
 """
 
 from __future__ import annotations
@@ -15,9 +16,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import yaml
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 CONFIG_SCHEMA = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
+
+
+_URI = "urn:privsynth:schema"
 
 
 @functools.cache
@@ -27,35 +34,32 @@ def _load(path: str) -> dict[str, Any]:
 
 def _at(root: Mapping[str, Any], pointer: str) -> Mapping[str, Any]:
     node: Any = root
-    for part in filter(None, pointer.lstrip("#").split("/")):
+    for part in filter(None, pointer.strip("#/").split("/")):
         node = node[part]
     return node
 
 
-def _resolved(node: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
-    while "$ref" in node:
-        ref = node["$ref"]
-        if not ref.startswith("#"):
-            raise ValueError(f"only local $refs are supported, got {ref!r}")
-        node = {**_at(root, ref), **{k: v for k, v in node.items() if k != "$ref"}}
-    return node
+def _set_defaults(properties_validator: Any) -> Any:
+    # As Snakemake's validate (the jsonschema FAQ's extend_with_default), on objects only.
+    def properties(validator: Any, props: Mapping[str, Any], instance: Any, schema: Mapping[str, Any]) -> Any:
+        if validator.is_type(instance, "object"):
+            for key, sub in props.items():
+                if "default" in sub:
+                    instance.setdefault(key, copy.deepcopy(sub["default"]))
+        yield from properties_validator(validator, props, instance, schema)
+
+    return properties
 
 
-def _fill(instance: Any, node: Mapping[str, Any], root: Mapping[str, Any]) -> None:
-    node = _resolved(node, root)
-    if not isinstance(instance, dict):
-        return
-    props = node.get("properties", {})
-    for key, sub in props.items():
-        if key not in instance and "default" in sub:
-            instance[key] = copy.deepcopy(sub["default"])
-        if key in instance:
-            _fill(instance[key], sub, root)
-    extra = node.get("additionalProperties")
-    if isinstance(extra, Mapping):
-        for key in instance:
-            if key not in props:
-                _fill(instance[key], extra, root)
+@functools.cache
+def _filler(path: str) -> tuple[Any, Any]:
+    root = _load(path)
+    base = jsonschema.validators.validator_for(root, default=jsonschema.Draft202012Validator)
+    cls = jsonschema.validators.extend(base, {"properties": _set_defaults(base.VALIDATORS["properties"])})
+    # Without "$schema": jsonschema would descend into it with the plain validator of that dialect.
+    contents = {k: v for k, v in root.items() if k != "$schema"}
+    registry = Registry().with_resource(_URI, Resource.from_contents(contents, default_specification=DRAFT202012))
+    return cls, registry
 
 
 def with_defaults(
@@ -63,9 +67,12 @@ def with_defaults(
 ) -> dict[str, Any]:
     """A deep copy of ``instance`` with the defaults of the schema node at ``pointer``
     (e.g. ``"definitions/audit"``) filled in, as validation fills them."""
-    root = _load(str(schema))
+    cls, registry = _filler(str(schema))
     out = copy.deepcopy(dict(instance or {}))
-    _fill(out, _at(root, pointer), root)
+    node = pointer.strip("#/")
+    # Walking the schema fills the defaults; its verdict is not asked for (callers check values themselves).
+    for _ in cls({"$ref": f"{_URI}#/{node}" if node else _URI}, registry=registry).iter_errors(out):
+        pass
     return out
 
 
@@ -76,5 +83,4 @@ def defaults_for(pointer: str = "", schema: str | Path = CONFIG_SCHEMA) -> dict[
 
 def properties_of(pointer: str, schema: str | Path = CONFIG_SCHEMA) -> list[str]:
     """The keys the schema node at ``pointer`` allows."""
-    root = _load(str(schema))
-    return list(_resolved(_at(root, pointer), root).get("properties", {}))
+    return list(_at(_load(str(schema)), pointer).get("properties", {}))
