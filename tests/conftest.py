@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,26 +17,21 @@ REPO = Path(__file__).resolve().parents[1]
 # Test the code of this checkout even if another checkout is pip-installed.
 sys.path.insert(0, str(REPO / "src"))
 
-from privsynth.datasets import CENSUS_SHA256, CENSUS_URL  # noqa: E402
-from privsynth.io import sha256_file  # noqa: E402
+from privsynth.datasets import CENSUS_SHA256, CENSUS_URL, download  # noqa: E402
 
 
 def _census_path() -> Path:
-    """../shared/data/census.csv.gz, else $PRIVSYNTH_CENSUS, else a verified download."""
+    """../shared/data/census.csv.gz, else $PRIVSYNTH_CENSUS, else a verified (cached) download."""
     shared = REPO.parent / "shared" / "data" / "census.csv.gz"
     if shared.is_file():
         return shared
     env = os.environ.get("PRIVSYNTH_CENSUS")
     if env:
         return Path(env)
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "privsynth" / "census.csv.gz"
-    if not cache.is_file():
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".part")
-        urllib.request.urlretrieve(CENSUS_URL, tmp)  # fails loudly without network: no silent skip
-        assert sha256_file(tmp) == CENSUS_SHA256, "downloaded census has the wrong checksum"
-        tmp.replace(cache)
-    return cache
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "privsynth"
+    # pooch.retrieve: downloads only if the cached copy is missing or has another checksum;
+    # fails loudly (DataError) without network or with a wrong checksum: no silent skip.
+    return download(CENSUS_URL, CENSUS_SHA256, "census", cache, "census.csv.gz")
 
 
 @pytest.fixture(scope="session")

@@ -15,21 +15,25 @@ import pytest
 import yaml
 
 from privsynth.audit import report
-from privsynth.audit.threat_model import DEFAULTS, AuditProtocol, TargetedMIA
+from privsynth.audit.threat_model import AuditProtocol, TargetedMIA
 from privsynth.errors import ConfigError
 from privsynth.schema import infer_schema
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_defaults_match_config_schema() -> None:
+def test_defaults_come_from_config_schema() -> None:
+    """An empty block gets exactly the schema's defaults (config/schema.yaml, definitions.audit)."""
     schema = yaml.safe_load((REPO / "config/schema.yaml").read_text())["definitions"]["audit"]["properties"]
-    for key, value in DEFAULTS.items():
-        if key == "targets":
-            got = {k: v["default"] for k, v in schema["targets"]["properties"].items()}
-            assert got == value
-        else:
-            assert schema[key]["default"] == value, key
+    p = AuditProtocol.from_config({})
+    targets = {k: v["default"] for k, v in schema["targets"]["properties"].items()}
+    assert (p.outliers, p.random, list(p.ids)) == (targets["outliers"], targets["random"], targets["ids"])
+    for key in ("enabled", "generators", "n", "m", "n_shadow", "n_eval", "seed", "attacks", "attack_options",
+                "batch_size", "confidence"):  # fmt: skip
+        assert getattr(p, key) == schema[key]["default"], key
+    # A partial block (a job's slice) keeps its keys and gets the schema's for the rest, nested ones too.
+    q = AuditProtocol.from_config({"n": 50, "targets": {"random": 3}})
+    assert (q.n, q.random, q.outliers, q.n_shadow) == (50, 3, targets["outliers"], schema["n_shadow"]["default"])
 
 
 # --- statistics -------------------------------------------------------------------
@@ -252,7 +256,8 @@ def test_plan_selects_cells_and_rejects_unknown_ones() -> None:
 
 
 def test_vectorised_features_match_a_direct_computation() -> None:
-    from privsynth.audit.attacks import SyntheticSets, _correlations, _groundhog_features
+    from privsynth.audit.attacks import SyntheticSets
+    from privsynth.audit.attacks.groundhog import _correlations, _groundhog_features
     from privsynth.audit.encoding import Encoder
 
     df = _toy(300)

@@ -24,9 +24,8 @@ from privsynth import config as config_checks
 from privsynth import jobs
 from privsynth.audit.plan import AuditPlan
 from privsynth.config import Grid
-from privsynth.datasets import CENSUS_ENV
+from privsynth.datasets import CENSUS_ENV, sha256_file
 from privsynth.errors import ConfigError, PrivsynthError
-from privsynth.io import sha256_file
 
 SCHEMA = REPO / "config" / "schema.yaml"
 

@@ -84,3 +84,35 @@ def test_json_roundtrip(frame):
     assert Schema.from_json(s.to_json()).columns == s.columns
     with pytest.raises(DataError, match="unsupported type"):
         Schema.from_json([{"name": "x", "type": "interval", "representation": "number"}])
+
+
+# --- config defaults (privsynth.defaults): the JSON schemas are their only source --------
+
+
+def test_config_defaults_are_what_validation_fills():
+    """with_defaults fills a config exactly as Snakemake's validate does (nested blocks, $refs)."""
+    import copy
+
+    from snakemake.utils import validate
+
+    from privsynth import defaults, generators
+
+    cfg = {
+        "datasets": {
+            "w": {"source": {"kind": "wdbc"}, "audit": {"n": 50, "targets": {"random": 3}},
+                  "generators": {"copy": {"a": {}}}},
+            "c": {"source": {"kind": "census"}, "split": {"seed": 1}},
+        },
+        "qa": {"enabled": False},
+    }  # fmt: skip
+    validated = copy.deepcopy(cfg)
+    validate(validated, str(defaults.CONFIG_SCHEMA))
+    assert defaults.with_defaults(cfg) == validated
+    assert cfg["datasets"]["w"]["audit"] == {"n": 50, "targets": {"random": 3}}  # the input is left alone
+    assert defaults.defaults_for("definitions/audit") == validated["datasets"]["c"]["audit"]
+    assert "release_is_audit_run" in defaults.properties_of("definitions/one_run_audit")
+    # Generator settings schemas work the same way.
+    for name in ("great", "mostlyai", "openai"):
+        settings = {}
+        validate(settings, str(generators.settings_schema(name)))
+        assert defaults.defaults_for(schema=generators.settings_schema(name)) == settings, name

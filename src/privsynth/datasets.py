@@ -1,25 +1,30 @@
-"""Raw data acquisition (census download/verify, WDBC, CSV) and train/holdout split."""
+"""Raw data acquisition (census download/verify, WDBC, CSV) and train/holdout split.
+
+Downloads and checksums are pooch's (``pooch.retrieve`` with ``known_hash``,
+``pooch.file_hash``); this module maps its exceptions onto one-line DataErrors
+that name the key to change.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import logging
 import lzma
 import os
-import shutil
+import re
 import tempfile
-import urllib.error
-import urllib.request
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pandas as pd
+import pooch
 
 from .errors import ConfigError, DataError
-from .io import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -97,34 +102,94 @@ def _stat_key(p: Path) -> tuple[int, int]:
     return st.st_size, st.st_mtime_ns
 
 
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    return pooch.file_hash(str(path), alg="sha256")
+
+
 @functools.cache
 def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
     return sha256_file(path)
 
 
+def _mismatch(dataset: str, origin: str, got: str, expected: str) -> DataError:
+    return DataError(
+        f"checksum mismatch for {dataset} from {origin}: sha256 {got}, expected {expected} "
+        f"(datasets.{dataset}.source.sha256); the file is corrupt or a different version"
+    )
+
+
 def _verify(path: Path, expected: str | None, dataset: str, origin: str) -> None:
+    """A local file against its configured checksum (a download is checked by pooch)."""
     if not expected:
         return
     got = sha256_file(path)
     if got != expected.lower():
-        raise DataError(
-            f"checksum mismatch for {dataset} from {origin}: sha256 {got}, expected {expected} "
-            f"(datasets.{dataset}.source.sha256); the file is corrupt or a different version"
-        )
+        raise _mismatch(dataset, origin, got, expected)
 
 
-def _download(url: str, dest: Path, dataset: str, timeout: float = 60.0) -> None:
-    log.info("downloading %s", url)
+@contextlib.contextmanager
+def _quiet_pooch() -> Iterator[None]:
+    # pooch logs every download to stderr on its own logger; privsynth's log line says it once.
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp, open(dest, "wb") as out:
-            shutil.copyfileobj(resp, out)
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise DataError(
-            f"could not download {dataset} from {url} ({reason}); without internet access set "
-            f"datasets.{dataset}.source.path to a local copy"
-            + (f" (or the {CENSUS_ENV} environment variable)" if dataset == "census" else "")
-        ) from None
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _reason(exc: BaseException) -> str:
+    """The root cause of a failed download, as urllib worded it (e.g. ``[Errno 111] Connection refused``)."""
+    response = getattr(exc, "response", None)  # requests' HTTPError: the status text, e.g. "Not Found"
+    if getattr(response, "reason", None):
+        return str(response.reason)
+    seen: BaseException | None = exc
+    deepest: BaseException = exc
+    while seen is not None:
+        deepest = seen
+        seen = seen.__cause__ or seen.__context__
+    return str(deepest)
+
+
+_GOT_HASH = re.compile(r"but got ([0-9a-fA-F]+)")
+
+
+def download(
+    url: str, sha256: str | None, dataset: str, directory: str | os.PathLike[str], fname: str, timeout: float = 60.0
+) -> Path:
+    """``pooch.retrieve`` into ``directory/fname``, checked against ``sha256`` (None: unchecked).
+
+    A file already there with the right checksum is not downloaded again.  Failures
+    are one-line DataErrors: no connection (set ``source.path``), wrong checksum.
+    """
+    log.info("downloading %s", url)
+    # pooch picks the downloader of other protocols (ftp, ...) itself, and rejects unknown ones.
+    http = urlparse(url).scheme.lower() in ("http", "https")
+    downloader = pooch.HTTPDownloader(timeout=timeout) if http else None
+    try:
+        with _quiet_pooch():
+            return Path(
+                pooch.retrieve(
+                    url,
+                    known_hash=f"sha256:{sha256.lower()}" if sha256 else None,
+                    fname=fname,
+                    path=directory,
+                    downloader=downloader,
+                )
+            )
+    except ValueError as exc:
+        m = _GOT_HASH.search(str(exc))
+        if m and sha256:  # pooch deleted the download: the checksum is all that is left of it
+            raise _mismatch(dataset, url, m.group(1).lower(), sha256) from None
+        reason: str = str(exc)  # e.g. an unsupported URL protocol
+    except (OSError, TimeoutError) as exc:  # requests' exceptions are OSErrors
+        reason = _reason(exc)
+    raise DataError(
+        f"could not download {dataset} from {url} ({reason}); without internet access set "
+        f"datasets.{dataset}.source.path to a local copy"
+        + (f" (or the {CENSUS_ENV} environment variable)" if dataset == "census" else "")
+    )
 
 
 def _check_expected(df: pd.DataFrame, expected: list[str], dataset: str, origin: str) -> None:
@@ -200,9 +265,7 @@ def load_raw(dataset: str, source: Mapping[str, Any]) -> pd.DataFrame:
             origin = str(p)
         else:
             with tempfile.TemporaryDirectory() as tmp:
-                dest = Path(tmp) / "census.csv.gz"
-                _download(source["url"], dest, dataset)
-                _verify(dest, expected_sha, dataset, source["url"])
+                dest = download(source["url"], expected_sha, dataset, tmp, "census.csv.gz")
                 df = read_csv(dest, dataset, source, verified=bool(expected_sha))
             origin = source["url"]
         _check_expected(df, CENSUS_COLUMNS, dataset, origin)

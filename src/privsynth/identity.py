@@ -72,6 +72,7 @@ FAMILIES: dict[str, list[str]] = {
         "audit/jobs:attack_job",
         "audit/attacks",
         "audit/encoding",
+        "audit/knowledge",
         "audit/report",
         "audit/stats",
         "audit/threat_model",
@@ -203,7 +204,7 @@ def module_path(module: str, generator: str | None = None) -> Path:
                 return builtin
         from . import generators
 
-        return generators._plugins()[generator] / f"{generator}.py"
+        return generators.code_path(generator)
     package = SRC / module
     return package if package.is_dir() else SRC / f"{module}.py"
 

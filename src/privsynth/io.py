@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -79,11 +78,3 @@ def write_with(writer: Callable[[Path], None], path: str | os.PathLike[str]) -> 
     """Let ``writer`` fill a temporary file, then move it to ``path``."""
     with atomic_path(path) as tmp:
         writer(tmp)
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

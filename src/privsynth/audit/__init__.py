@@ -4,7 +4,7 @@ Vocabulary follows TAPAS (Houssiau et al., 2022):
 
 * **threat model** (``threat_model.TargetedMIA``): what is attacked and how the
   attacker's and the evaluator's training sets are drawn;
-* **attacker knowledge** (``threat_model.AuxiliaryDataKnowledge``): the auxiliary
+* **attacker knowledge** (``knowledge.AuxiliaryDataKnowledge``): the auxiliary
   data pool, the target records, the generator as a black box, n and m;
 * **attack** (``attacks``): one class per attack, trained on shadow sets and
   scoring evaluation sets (higher score = "the target was in the training set");
@@ -14,6 +14,7 @@ Vocabulary follows TAPAS (Houssiau et al., 2022):
 """
 
 from .attacks import ATTACKS, Attack, make_attacks
-from .threat_model import AuditProtocol, AuxiliaryDataKnowledge, TargetedMIA
+from .knowledge import AuxiliaryDataKnowledge
+from .threat_model import AuditProtocol, TargetedMIA
 
 __all__ = ["ATTACKS", "Attack", "AuditProtocol", "AuxiliaryDataKnowledge", "TargetedMIA", "make_attacks"]

@@ -19,14 +19,16 @@ on one half of the canaries and is evaluated on the other half.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..defaults import properties_of, with_defaults
 from ..errors import ConfigError
 from ..schema import Schema
 from . import bounds
@@ -36,21 +38,8 @@ from .threat_model import outlier_scores, row_hashes
 NEIGHBOURING = "add/remove one canary record (the relation DP-SGD accountants such as Opacus and MOSTLY AI certify)"
 ATTACK_NAMES = ("closest_distance", "exact_match", "density")
 SIDES = ("both", "in")
-DEFAULTS: dict[str, Any] = {
-    "enabled": False,
-    "generators": None,
-    "m": 1000,
-    "outliers": 0,
-    "ids": [],
-    "seed": 0,
-    "confidence": 0.99,
-    "attacks": list(ATTACK_NAMES),
-    "guess_fractions": [0.02, 0.05, 0.1, 0.25, 0.5, 0.9],
-    "guess_sides": list(SIDES),
-    "delta": None,
-    "low_fpr": 0.01,
-    "release_is_audit_run": False,
-}
+# This block's keys and defaults: config/schema.yaml (definitions.one_run_audit), filled by validation.
+SCHEMA_NODE = "definitions/one_run_audit"
 # Generator setting that caps the rows a generator trains on (it subsamples above it).
 SUBSAMPLE_KEYS = {"mostlyai": "max_sample_size"}
 BANDWIDTH_CANARIES = 200
@@ -58,28 +47,28 @@ BANDWIDTH_CANARIES = 200
 
 @dataclass(frozen=True)
 class OneRunProtocol:
-    where: str = "audit.one_run"
-    enabled: bool = False
-    generators: tuple[str, ...] | None = None
-    m: int = 1000
-    outliers: int = 0
-    ids: tuple[int, ...] = ()
-    seed: int = 0
-    confidence: float = 0.99
-    attacks: tuple[str, ...] = ATTACK_NAMES
-    guess_fractions: tuple[float, ...] = tuple(DEFAULTS["guess_fractions"])
-    guess_sides: tuple[str, ...] = SIDES
-    delta: float | None = None
-    low_fpr: float = 0.01
-    release_is_audit_run: bool | tuple[str, ...] = False
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    where: str
+    enabled: bool
+    generators: tuple[str, ...] | None
+    m: int
+    outliers: int
+    ids: tuple[int, ...]
+    seed: int
+    confidence: float
+    attacks: tuple[str, ...]
+    guess_fractions: tuple[float, ...]
+    guess_sides: tuple[str, ...]
+    delta: float | None
+    low_fpr: float
+    release_is_audit_run: bool | tuple[str, ...]
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any] | None, where: str = "audit.one_run") -> OneRunProtocol:
-        c = {**DEFAULTS, **(cfg or {})}
-        unknown = sorted(set(c) - set(DEFAULTS))
+        """From a validated block, or a partial one (a job's slice, a test): the schema fills the rest."""
+        unknown = sorted(set(cfg or {}) - set(properties_of(SCHEMA_NODE)))
         if unknown:
             raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}")
+        c = with_defaults(cfg, SCHEMA_NODE)
         m, outliers, ids = int(c["m"]), int(c["outliers"]), [int(i) for i in c["ids"]]
         if m < 2:
             raise ConfigError(f"{where}.m: at least 2 canaries, got {m}")
@@ -322,7 +311,7 @@ def evaluate(
     y = canaries["included"].to_numpy().astype(bool)
     tb = canaries["tiebreak"].to_numpy()
     half = canaries["half"].to_numpy()
-    designs = OneRunProtocol(m=m, guess_fractions=p.guess_fractions, guess_sides=p.guess_sides).designs()
+    designs = dataclasses.replace(p, m=m).designs()
     n_tests = len(designs) * len(scores)
     beta = 1 - p.confidence
     alpha = beta / n_tests  # Bonferroni over every (attack, design) tried

@@ -57,9 +57,6 @@ class OneRunPlan:
     def cells(self) -> list[Cell]:
         return [c for c in self.grid.cells.values() if self.is_audited(c.dataset, c.generator, c.setting)]
 
-    def datasets(self) -> list[str]:
-        return sorted({c.dataset for c in self.cells()})
-
     def protocol(self, dataset: str) -> OneRunProtocol:
         return self.protocols[dataset]
 

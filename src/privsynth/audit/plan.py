@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .. import generators
 from ..config import Cell, Grid
 from ..errors import ConfigError
 from .threat_model import AuditProtocol
@@ -54,8 +55,6 @@ class AuditPlan:
         return f"datasets.{dataset}.audit.generators"
 
     def attack_slice(self, dataset: str, generator: str, setting: str) -> dict[str, Any]:
-        from .. import generators
-
         job = self.grid.synth_slice(dataset, generator, setting)
         return {
             "dataset": dataset,
@@ -67,9 +66,6 @@ class AuditPlan:
 
     def cells(self) -> list[Cell]:
         return [c for c in self.grid.cells.values() if self.is_audited(c.dataset, c.generator, c.setting)]
-
-    def datasets(self) -> list[str]:
-        return sorted({c.dataset for c in self.cells()})
 
     def protocol(self, dataset: str) -> AuditProtocol:
         return self.protocols[dataset]

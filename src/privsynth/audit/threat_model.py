@@ -22,60 +22,52 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..defaults import with_defaults
 from ..errors import ConfigError, DataError
+from ..generators.base import Generator
 from ..schema import Schema
+from .attacks import make_attacks
 from .encoding import Encoder
+from .knowledge import AuxiliaryDataKnowledge
 
 log = logging.getLogger(__name__)
 
-# Mirrors config/schema.yaml (definitions.audit); tests/test_audit.py checks they agree.
-DEFAULTS: dict[str, Any] = {
-    "enabled": True,
-    "generators": None,
-    "n": 1000,
-    "m": None,
-    "n_shadow": 100,
-    "n_eval": 50,
-    "targets": {"outliers": 2, "random": 1, "ids": []},
-    "seed": 0,
-    "attacks": None,
-    "attack_options": {},
-    "batch_size": 100,
-    "confidence": 0.95,
-}
 OUTLIER_BINS = 20
+# This block's keys and defaults: config/schema.yaml (definitions.audit), filled by validation.
+SCHEMA_NODE = "definitions/audit"
 
 
 @dataclass(frozen=True)
 class AuditProtocol:
     """One dataset's audit configuration (``datasets.<name>.audit``)."""
 
-    where: str = "audit"
-    enabled: bool = True
-    generators: tuple[str, ...] | None = None
-    n: int = 1000
-    m: int | None = None
-    n_shadow: int = 100
-    n_eval: int = 50
-    outliers: int = 2
-    random: int = 1
-    ids: tuple[int, ...] = ()
-    seed: int = 0
-    attacks: tuple[str, ...] | None = None  # None: each generator's ``audit_attacks``
-    attack_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    batch_size: int = 100
-    confidence: float = 0.95
+    where: str
+    enabled: bool
+    generators: tuple[str, ...] | None
+    n: int
+    m: int | None
+    n_shadow: int
+    n_eval: int
+    outliers: int
+    random: int
+    ids: tuple[int, ...]
+    seed: int
+    attacks: tuple[str, ...] | None  # None: each generator's ``audit_attacks``
+    attack_options: Mapping[str, Mapping[str, Any]]
+    batch_size: int
+    confidence: float
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any] | None, where: str = "audit") -> AuditProtocol:
-        c = {**DEFAULTS, **dict(cfg or {})}
-        t = {**DEFAULTS["targets"], **dict(c["targets"] or {})}
+        """From a validated block, or a partial one (a job's slice, a test): the schema fills the rest."""
+        c = with_defaults(cfg, SCHEMA_NODE)
+        t = c["targets"]
         p = cls(
             where=where,
             enabled=bool(c["enabled"]),
@@ -103,16 +95,12 @@ class AuditProtocol:
             raise ConfigError(f"{self.where}.targets.ids: row ids are listed twice")
         if self.k >= self.n:
             raise ConfigError(f"{self.where}.n: {self.n} rows cannot hold {self.k} targets and a base row; raise n")
-        from .attacks import make_attacks
-
         make_attacks(self.attacks or [], self.attack_options, self.where)  # validates names and options
 
     def attacks_for(self, generator_cls: type | None) -> list[str]:
         """The configured attacks, else the generator family's defaults (``audit_attacks``)."""
         if self.attacks is not None:
             return list(self.attacks)
-        from ..generators.base import Generator
-
         return list(getattr(generator_cls, "audit_attacks", Generator.audit_attacks))
 
     @property
@@ -253,18 +241,6 @@ def select_targets(data: pd.DataFrame, schema: Schema, protocol: AuditProtocol) 
 
 
 # --- threat model ---------------------------------------------------------------
-
-
-@dataclass
-class AuxiliaryDataKnowledge:
-    """What the attacker knows: the auxiliary pool, the targets, n and m (TAPAS's
-    AuxiliaryDataKnowledge + the black-box generator)."""
-
-    auxiliary: pd.DataFrame
-    targets: pd.DataFrame  # one row per target, index row_id, in target order
-    schema: Schema
-    n: int
-    m: int
 
 
 @dataclass

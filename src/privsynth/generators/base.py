@@ -23,14 +23,12 @@ class Generator(ABC):
     listing or validating generators stays cheap.
     """
 
-    #: registry name (the module name under ``privsynth.generators``)
+    #: registry name (the entry point's name: the module name under ``privsynth.generators`` for a built-in)
     name: ClassVar[str]
     #: True for generators that leak their training data on purpose (audit controls)
     positive_control: ClassVar[bool] = False
     #: one line shown in summaries and reports
     description: ClassVar[str] = ""
-    #: whether the generator can use a GPU (then ``gpu`` in its settings is honoured)
-    uses_gpu: ClassVar[bool] = False
     #: the privacy audit's attacks for this family when ``audit.attacks`` is not set
     #: (privsynth.audit.attacks registry; docs/audit.md)
     audit_attacks: ClassVar[tuple[str, ...]] = ("groundhog", "closest_distance", "exact_match", "density")
@@ -56,10 +54,6 @@ class Generator(ABC):
 
     def metrics(self) -> dict[str, Any]:
         """Generator-specific metrics merged into ``metrics.json`` (e.g. epsilon, delta)."""
-        return {}
-
-    def artifacts(self) -> dict[str, Path]:
-        """Extra files produced during fit (e.g. an exported model), by role."""
         return {}
 
 

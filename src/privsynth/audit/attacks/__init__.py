@@ -15,20 +15,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...errors import ConfigError
-from .base import CHUNK, Attack, SyntheticSets, partner_of
-from .closest_distance import ClosestDistance, distances
+from .base import Attack, SyntheticSets
+from .closest_distance import ClosestDistance
 from .density import Density
 from .exact_match import ExactMatch
-from .groundhog import Groundhog, _correlations, _groundhog_features
-from .levenshtein import Levenshtein, serialise
-
-_distances = distances  # the name before attacks.py became a package (kept for callers)
+from .groundhog import Groundhog
+from .levenshtein import Levenshtein
 
 ATTACKS: dict[str, type[Attack]] = {a.name: a for a in (Groundhog, ClosestDistance, ExactMatch, Density, Levenshtein)}
 
 __all__ = [
-    "ATTACKS", "CHUNK", "Attack", "ClosestDistance", "Density", "ExactMatch", "Groundhog", "Levenshtein",
-    "SyntheticSets", "_correlations", "_distances", "_groundhog_features", "distances", "make_attacks", "partner_of", "serialise",
+    "ATTACKS", "Attack", "ClosestDistance", "Density", "ExactMatch", "Groundhog", "Levenshtein", "SyntheticSets",
+    "make_attacks",
 ]  # fmt: skip
 
 

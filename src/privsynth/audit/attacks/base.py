@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..encoding import Encoder
-    from ..threat_model import AuxiliaryDataKnowledge
+    from ..knowledge import AuxiliaryDataKnowledge
 
 CHUNK = 64  # sets per vectorised block (bounds memory: CHUNK x m x columns)
 

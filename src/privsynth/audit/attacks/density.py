@@ -12,7 +12,7 @@ from .base import Attack, SyntheticSets
 
 if TYPE_CHECKING:
     from ..encoding import Encoder
-    from ..threat_model import AuxiliaryDataKnowledge
+    from ..knowledge import AuxiliaryDataKnowledge
 
 
 class Density(Attack):
@@ -39,7 +39,7 @@ class Density(Attack):
     @classmethod
     def check_options(cls, options: Mapping[str, Any], where: str) -> None:
         super().check_options(options, where)
-        w = options.get("mismatch_weight", 0.1)
+        w = {**cls.options, **options}["mismatch_weight"]
         if not isinstance(w, (int, float)) or not 0 < w < 1:
             raise ConfigError(f"{where}.attack_options.density.mismatch_weight: a number in (0, 1)")
 

@@ -30,7 +30,7 @@ class ExactMatch(Attack):
     @classmethod
     def check_options(cls, options: Mapping[str, Any], where: str) -> None:
         super().check_options(options, where)
-        if not isinstance(options.get("tie_break", True), bool):
+        if not isinstance({**cls.options, **options}["tie_break"], bool):
             raise ConfigError(f"{where}.attack_options.exact_match.tie_break: true or false")
 
     def _block(self, sets: SyntheticSets, lo: int, hi: int) -> np.ndarray:

@@ -207,9 +207,10 @@ class Groundhog(Attack):
     @classmethod
     def check_options(cls, options: Mapping[str, Any], where: str) -> None:
         super().check_options(options, where)
-        if options.get("classifier", "random_forest") not in ("ridge", "random_forest"):
+        o = {**cls.options, **options}
+        if o["classifier"] not in ("ridge", "random_forest"):
             raise ConfigError(f"{where}.attack_options.groundhog.classifier: use random_forest or ridge")
-        if not isinstance(options.get("bins", 10), int) or options.get("bins", 10) < 2:
+        if not isinstance(o["bins"], int) or o["bins"] < 2:
             raise ConfigError(f"{where}.attack_options.groundhog.bins: an integer >= 2")
 
     def _features(self, sets: SyntheticSets) -> np.ndarray:

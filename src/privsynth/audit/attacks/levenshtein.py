@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
+import pandas as pd
 
 from ...errors import ConfigError
+from ...schema import Schema, _value_str
 from .base import Attack, SyntheticSets
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from ...schema import Schema
 
 
 def serialise(df: pd.DataFrame, schema: Schema) -> list[str]:
@@ -20,10 +15,6 @@ def serialise(df: pd.DataFrame, schema: Schema) -> list[str]:
     them (3.0 -> "3"; missing -> "None").  GReaT writes "col is value, ..."; the
     "col is " prefixes are the same in every row, so they are left out: they would
     only lengthen the strings (edit distance costs grow with length)."""
-    import pandas as pd
-
-    from ...schema import _value_str
-
     cols = []
     for c in schema:
         codes, uniq = pd.factorize(df[c["name"]], use_na_sentinel=True)

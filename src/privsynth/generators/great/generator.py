@@ -30,7 +30,6 @@ class GReaTGenerator(Generator):
     # LLM generators write rows as text and copy digit strings: add the string-distance attack.
     audit_attacks = (*Generator.audit_attacks, "levenshtein")
     description = "GReaT: a causal LLM fine-tuned on rows rendered as text (be-great)"
-    uses_gpu = True
 
     @classmethod
     def check_settings(cls, settings: Mapping[str, Any], where: str) -> None:

@@ -25,7 +25,6 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 class MostlyAIGenerator(Generator):
     name = "mostlyai"
     description = "MOSTLY AI TabularARGN (SDK local mode), optional DP-SGD"
-    uses_gpu = True
 
     @classmethod
     def check_settings(cls, settings: Mapping[str, Any], where: str) -> None:
@@ -205,9 +204,6 @@ class MostlyAIGenerator(Generator):
             out["max_grad_norm"] = dp["max_grad_norm"]
             out["max_epsilon"] = dp["max_epsilon"]
         return out
-
-    def artifacts(self) -> dict[str, Path]:
-        return {"generator": self.export_path}
 
 
 def clip_to_schema(df: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, dict[str, int]]:
