@@ -35,9 +35,8 @@ import pandas as pd
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
 
-from privsynth import jobs  # noqa: E402
+from privsynth.datasets import load_schema, load_split  # noqa: E402
 from privsynth.generators.mostlyai import MostlyAIGenerator, _reap_children  # noqa: E402
 
 
@@ -122,8 +121,8 @@ def main() -> int:
     cfg = yaml.safe_load(Path(args.config).read_text())
     work = Path(args.workdir)
     data = prepare(cfg, args.dataset, work)
-    train, holdout = jobs.load_split(data / "train.parquet"), jobs.load_split(data / "holdout.parquet")
-    schema = jobs.load_schema(data / "schema.json")
+    train, holdout = load_split(data / "train.parquet"), load_split(data / "holdout.parquet")
+    schema = load_schema(data / "schema.json")
     all_settings = cfg["datasets"][args.dataset]["generators"]["mostlyai"]
     rows_out = []
     for name in args.settings:

@@ -490,17 +490,17 @@ GENERATOR = MostlyAIGenerator
 
 
 def synthesize_job(sm: Any) -> None:
-    """``jobs.synthesize`` plus the exported generator zip as a third output."""
+    """``privsynth.synthesize.synthesize`` plus the exported generator zip as a third output."""
     import shutil
     import tempfile
 
-    from .. import jobs
     from ..io import write_with
+    from ..synthesize import synthesize
 
     # A private local_dir per job (in node-local TMPDIR): parallel jobs share nothing.
     with tempfile.TemporaryDirectory(prefix="privsynth-mostlyai-", ignore_cleanup_errors=True) as workdir:
         try:
-            jobs.synthesize(
+            synthesize(
                 sm.input.train,
                 sm.input.schema,
                 sm.output.synthetic,
