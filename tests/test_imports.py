@@ -208,23 +208,35 @@ SCRIPTS = sorted((REPO / "workflow" / "scripts").glob("*.py"))
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[p.stem for p in SCRIPTS])
-def test_scripts_are_two_lines_over_the_jobs_layer(script: Path):
-    """``from privsynth.jobs import run, <stage>`` then ``run(snakemake, <stage>.<name>_job)``."""
+def test_scripts_only_run_a_jobs_adapter(script: Path):
+    """Imports from ``privsynth.jobs`` and one call: ``run(snakemake, <stage>.<name>_job)``.
+
+    (``from privsynth.jobs import run, <stage>``; ``jobs.run`` after ``from privsynth import jobs``
+    is the same function.)
+    """
     tree = ast.parse(script.read_text())
     body = [n for n in tree.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
-    shape = f"{script.name}: expected `from privsynth.jobs import run, <stage>` + `run(snakemake, <stage>.<name>_job)`"
-    assert len(body) == 2, shape
-    imp, call = body
-    assert isinstance(imp, ast.ImportFrom) and imp.module == JOBS and imp.level == 0, shape
-    names = {a.asname or a.name for a in imp.names}
-    assert "run" in names and len(names) == 2, shape
-    (stage,) = names - {"run"}
+    shape = (
+        f"{script.name}: expected `from privsynth.jobs import run, <stage>` and `run(snakemake, <stage>.<name>_job)`"
+    )
+    *imports, call = body
+    stages: dict[str, str] = {}  # name in the script -> module of privsynth.jobs
+    for imp in imports:
+        assert isinstance(imp, ast.ImportFrom) and imp.level == 0, shape
+        if imp.module == PACKAGE:
+            assert [a.name for a in imp.names] == ["jobs"], shape
+        else:
+            assert imp.module == JOBS, shape
+            stages |= {a.asname or a.name: a.name for a in imp.names if a.name != "run"}
     assert isinstance(call, ast.Expr) and isinstance(call.value, ast.Call), shape
     fn, args = call.value.func, call.value.args
-    assert isinstance(fn, ast.Name) and fn.id == "run" and len(args) == 2, shape
-    assert isinstance(args[0], ast.Name) and args[0].id == "snakemake", shape
+    is_run = (isinstance(fn, ast.Name) and fn.id == "run") or (
+        isinstance(fn, ast.Attribute) and fn.attr == "run" and isinstance(fn.value, ast.Name) and fn.value.id == "jobs"
+    )
+    assert is_run and len(args) == 2 and isinstance(args[0], ast.Name) and args[0].id == "snakemake", shape
     adapter = args[1]
     assert isinstance(adapter, ast.Attribute) and isinstance(adapter.value, ast.Name), shape
-    assert adapter.value.id == stage and adapter.attr.endswith("_job"), shape
+    assert adapter.value.id in stages and adapter.attr.endswith("_job"), shape
+    stage = stages[adapter.value.id]
     module = importlib.import_module(f"{JOBS}.{stage}")
     assert callable(getattr(module, adapter.attr, None)), f"{script.name}: no {JOBS}.{stage}.{adapter.attr}"
