@@ -7,7 +7,7 @@ from snakemake.utils import validate
 
 # privsynth is imported as installed (tools/install.sh); the conda envs
 # (envs/*.yaml, --sdm conda) pip-install it from this checkout: ${PRIVSYNTH_REPO}.
-os.environ["PRIVSYNTH_REPO"] = workflow.basedir
+os.environ.update(PRIVSYNTH_REPO=workflow.basedir)
 
 from privsynth import config as config_checks  # noqa: E402
 from privsynth.config import Grid  # noqa: E402
