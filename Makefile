@@ -14,12 +14,16 @@ install: $(STAMP)
 run: install
 	$(VENV)/bin/snakemake --profile profiles/default
 
-## install everything and run the test suite
-test: install
+## install everything, run the linters, then the test suite (CI: .ci/run)
+test: lint
 	bash tools/install_system.sh
 	$(VENV)/bin/python -m pytest
 
+## linters (configured in pyproject.toml [tool.ruff], [tool.snakefmt]) and snakemake's own lint
 lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/snakefmt --check Snakefile workflow/rules
 	$(VENV)/bin/snakemake --lint
 
 ## regenerate docs/rulegraph.png (needs graphviz)

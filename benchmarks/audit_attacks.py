@@ -14,9 +14,9 @@ per target and per set, a dense one-hot table, per-column statistics and
 histograms and ``np.corrcoef`` (what TAPAS's ``F_naive + F_hist + F_corr`` does,
 recomputed per target because TAPAS's threat model is per target).
 
-``--src`` imports privsynth from another checkout (e.g. ``--src ../main/src`` for
-the code before a change), so before/after run on the same machine back to back;
-attacks that checkout does not know are skipped.
+To benchmark another checkout (e.g. the code before a change) put its src/ first:
+``PYTHONPATH=../main/src python benchmarks/audit_attacks.py``, so before/after run on
+the same machine back to back; attacks that checkout does not know are skipped.
 
     python benchmarks/audit_attacks.py [--shadow 100 --eval 50] [--generator marginals] [--tapas]
 """
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -41,10 +40,8 @@ def main() -> None:
     ap.add_argument("--classifier", default="random_forest", choices=["random_forest", "ridge"], help="Groundhog's")
     ap.add_argument("--generator", default="copy", choices=["copy", "marginals"])
     ap.add_argument("--tapas", action="store_true", help="also time TAPAS-style per-target feature extraction")
-    ap.add_argument("--src", default=str(REPO / "src"), help="privsynth source tree to benchmark")
     ap.add_argument("--census", default=None)
     args = ap.parse_args()
-    sys.path.insert(0, args.src)
 
     import numpy as np
 
@@ -101,7 +98,7 @@ def main() -> None:
     except (TypeError, AttributeError):
         sets = SyntheticSets(e.num.reshape(S, m, -1), e.cat.reshape(S, m, -1), enc)
     knowledge = mia.knowledge(train, schema, args.n, m)
-    print(f"census, {args.src}: {S} {args.generator} sets of {m} rows ({args.shadow}+{args.eval} pairs), {k} targets "
+    print(f"census, {Path(datasets.__file__).parents[1]}: {S} {args.generator} sets of {m} rows ({args.shadow}+{args.eval} pairs), {k} targets "
           f"({', '.join(t.selection for t in mia.targets)}); {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f}" + (f"; not in this checkout: {', '.join(skipped)}" * bool(skipped)))  # fmt: skip
     total, times = 0.0, {}

@@ -31,13 +31,11 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
 
 DEFAULTS = yaml.safe_load((REPO / "config/config.yaml").read_text())["eda"]
 
 WORKER = r"""
 import json, sys, time
-sys.path.insert(0, {src!r})
 t0 = time.perf_counter()
 import pandas as pd
 from privsynth import eda
@@ -66,7 +64,7 @@ def load(name: str):
 
 
 def run_mode(sets: list[tuple[str, str]], settings: dict, batch: bool, per_process: bool) -> float:
-    code = WORKER.format(src=str(REPO / "src"))
+    code = WORKER
     groups = [[s] for s in sets] if per_process else [sets]
     t0 = time.perf_counter()
     for g in groups:

@@ -39,8 +39,6 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
-sys.path.insert(0, str(REPO / "tests"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import yaml  # noqa: E402
@@ -118,23 +116,28 @@ def step_env(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def _curves() -> Any:
-    spec = importlib.util.spec_from_file_location("mostlyai_curves", REPO / "benchmarks" / "mostlyai_curves.py")
+def _script(path: Path) -> Any:
+    """A helper script of this checkout (benchmarks/, tests/) as a module."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
 
 
+def _curves() -> Any:
+    return _script(REPO / "benchmarks" / "mostlyai_curves.py")
+
+
 def step_mostlyai(args: argparse.Namespace, work: Path, deadline: float) -> list[dict[str, Any]]:
-    from privsynth import jobs
+    from privsynth.datasets import load_schema, load_split
 
     curves = _curves()
     cfg = yaml.safe_load((REPO / "config" / "gpu.yaml").read_text())
     if args.cpu:
         cfg["datasets"]["census"]["max_rows"] = 600
     data = curves.prepare(cfg, "census", work / "census")
-    train, _holdout = jobs.load_split(data / "train.parquet"), jobs.load_split(data / "holdout.parquet")
-    schema = jobs.load_schema(data / "schema.json")
+    train, _holdout = load_split(data / "train.parquet"), load_split(data / "holdout.parquet")
+    schema = load_schema(data / "schema.json")
     say(f"mostlyai: census training split {len(train)} rows")
     rows = []
     for name in args.mostlyai_settings:
@@ -150,7 +153,7 @@ def step_mostlyai(args: argparse.Namespace, work: Path, deadline: float) -> list
         else:
             s.update(max_training_time=args.mostlyai_minutes)
         with tempfile.TemporaryDirectory(prefix="privsynth-gpucheck-") as wd, GpuSampler() as gpu:
-            from generator_settings import filled
+            filled = _script(REPO / "tests" / "generator_settings.py").filled
 
             from privsynth.generators.mostlyai import MostlyAIGenerator, reap_children
 
@@ -180,12 +183,13 @@ def step_mostlyai(args: argparse.Namespace, work: Path, deadline: float) -> list
 
 
 def step_great(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
-    from generator_settings import filled
-    from great_tiny import build_tiny_model
+    filled = _script(REPO / "tests" / "generator_settings.py").filled
     from sklearn.datasets import load_breast_cancer
 
     from privsynth.generators import great
     from privsynth.schema import infer_schema, validate_frame
+
+    build_tiny_model = _script(REPO / "tests" / "great_tiny.py").build_tiny_model
 
     cols = ["mean radius", "mean texture", "worst area", "target"]
     df = load_breast_cancer(as_frame=True).frame[cols]

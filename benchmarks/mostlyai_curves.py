@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import importlib.util
 import json
 import logging
 import os
@@ -35,13 +36,20 @@ import pandas as pd
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
-sys.path.insert(0, str(REPO / "tests"))
 
-from generator_settings import filled  # noqa: E402
-
-from privsynth import jobs  # noqa: E402
+from privsynth.datasets import load_schema, load_split  # noqa: E402
 from privsynth.generators.mostlyai import MostlyAIGenerator, reap_children  # noqa: E402
+
+
+def _tests_helper(name: str):  # a module
+    """A helper module of tests/ (not a package: loaded by path)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "tests" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+filled = _tests_helper("generator_settings").filled
 
 
 def prepare(cfg: dict, dataset: str, work: Path) -> Path:
@@ -125,8 +133,8 @@ def main() -> int:
     cfg = yaml.safe_load(Path(args.config).read_text())
     work = Path(args.workdir)
     data = prepare(cfg, args.dataset, work)
-    train, holdout = jobs.load_split(data / "train.parquet"), jobs.load_split(data / "holdout.parquet")
-    schema = jobs.load_schema(data / "schema.json")
+    train, holdout = load_split(data / "train.parquet"), load_split(data / "holdout.parquet")
+    schema = load_schema(data / "schema.json")
     all_settings = cfg["datasets"][args.dataset]["generators"]["mostlyai"]
     rows_out = []
     for name in args.settings:

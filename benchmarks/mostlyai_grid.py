@@ -29,7 +29,6 @@ import pandas as pd
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
 
 from privsynth.generators.mostlyai import comparison_markdown, comparison_table  # noqa: E402
 from privsynth.io import read_json  # noqa: E402

@@ -16,16 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
 
-from privsynth import jobs  # noqa: E402
-from privsynth.audit import jobs as shadow_jobs  # noqa: E402
-from privsynth.audit import one_run_jobs  # noqa: E402
+from privsynth import datasets, synthesize  # noqa: E402
+from privsynth.audit import canary  # noqa: E402
+from privsynth.audit import shadow as shadow_audit  # noqa: E402
 from privsynth.audit.one_run import OneRunProtocol  # noqa: E402
 from privsynth.audit.threat_model import AuditProtocol  # noqa: E402
 
@@ -37,8 +35,8 @@ MOSTLYAI = {"max_training_time": 0.2, "max_sample_size": 5000, "sample_size": 50
 def prepare(census: str, d: Path) -> None:
     if (d / "train.parquet").is_file():
         return
-    jobs.fetch(str(d / "raw.parquet"), {"dataset": "census", "source": {"kind": "census", "path": census}})
-    jobs.prepare(str(d / "raw.parquet"), str(d / "train.parquet"), str(d / "holdout.parquet"), str(d / "schema.json"),
+    datasets.fetch(str(d / "raw.parquet"), {"dataset": "census", "source": {"kind": "census", "path": census}})
+    datasets.prepare(str(d / "raw.parquet"), str(d / "train.parquet"), str(d / "holdout.parquet"), str(d / "schema.json"),
                  {"dataset": "census", "split": {"holdout_fraction": 0.2, "seed": 42}})  # fmt: skip
 
 
@@ -47,19 +45,17 @@ def one_run(d: Path, gen: str, setting: str, settings: dict, cfg: dict, cap: int
     p = OneRunProtocol.from_config(cfg, "bench")
     c = d / f"one_run_{gen}_{setting}"
     c.mkdir(exist_ok=True)
-    one_run_jobs.canaries(
-        str(d / "train.parquet"), str(d / "schema.json"), str(c / "canaries.parquet"), p.canary_slice()
-    )
+    canary.canaries(str(d / "train.parquet"), str(d / "schema.json"), str(c / "canaries.parquet"), p.canary_slice())
     key = {"dataset": "census", "generator": gen, "setting": setting}
-    one_run_jobs.audit_train(str(d / "train.parquet"), str(c / "canaries.parquet"), str(c / "train.parquet"),
+    canary.audit_train(str(d / "train.parquet"), str(c / "canaries.parquet"), str(c / "train.parquet"),
                              str(c / "train.json"), {**key, "cap": cap, "seed": p.seed})  # fmt: skip
     settings = {k: (str(c / "canaries.parquet") if v == "<canaries>" else v) for k, v in settings.items()}
     t1 = time.perf_counter()
-    jobs.synthesize(str(c / "train.parquet"), str(d / "schema.json"), str(c / "synthetic.parquet"),
+    synthesize.synthesize(str(c / "train.parquet"), str(d / "schema.json"), str(c / "synthetic.parquet"),
                     str(c / "metrics.json"), {**key, "settings": settings, "seed": 0}, workdir=str(c / "work"),
                     threads=2)  # fmt: skip
     fit_s = time.perf_counter() - t1
-    r = one_run_jobs.attack(str(d / "train.parquet"), str(d / "schema.json"), str(d / "holdout.parquet"),
+    r = canary.attack(str(d / "train.parquet"), str(d / "schema.json"), str(d / "holdout.parquet"),
                             str(c / "canaries.parquet"), str(c / "train.parquet"), str(c / "train.json"),
                             str(c / "synthetic.parquet"), str(c / "metrics.json"), str(c / "one_run.json"),
                             str(c / "scores.parquet"), str(c / "summary.json"),
@@ -76,17 +72,17 @@ def shadow(d: Path, gen: str, setting: str, settings: dict, proto: dict) -> dict
     c = d / f"shadow_{gen}_{setting}_{p.n_shadow}_{p.n_eval}"
     c.mkdir(exist_ok=True)
     sets, targets, pools = str(c / "sets.parquet"), str(c / "targets.json"), str(c / "pools.parquet")
-    shadow_jobs.shadow_sets(str(d / "train.parquet"), str(d / "schema.json"), sets, targets, pools, p.sets_slice())
+    shadow_audit.shadow_sets(str(d / "train.parquet"), str(d / "schema.json"), sets, targets, pools, p.sets_slice())
     batches = []
     t1 = time.perf_counter()
     for b in range(p.n_batches):
         out = str(c / f"batch_{b}.parquet")
-        shadow_jobs.fit_batch(str(d / "train.parquet"), str(d / "schema.json"), sets, out,
+        shadow_audit.fit_batch(str(d / "train.parquet"), str(d / "schema.json"), sets, out,
                               {"generator": gen, "setting": setting, "settings": settings, "sets": p.batch_sets(b),
                                "m": p.sample_size}, threads=2)  # fmt: skip
         batches.append(out)
     fit_s = time.perf_counter() - t1
-    r = shadow_jobs.attack(str(d / "train.parquet"), str(d / "schema.json"), sets, targets, pools, batches, None,
+    r = shadow_audit.attack(str(d / "train.parquet"), str(d / "schema.json"), sets, targets, pools, batches, None,
                            str(c / "audit.json"), str(c / "scores.parquet"), str(c / "roc.png"), str(c / "summary.json"),
                            {"dataset": "census", "generator": gen, "setting": setting, **p.attack_slice()}, threads=2)  # fmt: skip
     w = r["aggregate"]["worst"]

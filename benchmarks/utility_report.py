@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+import pandas as pd
 
-import pandas as pd  # noqa: E402
-
-from privsynth import report, utility  # noqa: E402
-from privsynth.io import read_json  # noqa: E402
+from privsynth import report, utility
+from privsynth.io import read_json
 
 
 def timed(fn, n: int) -> float:

@@ -13,11 +13,14 @@ from typing import Any
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-# Test the code of this checkout even if another checkout is pip-installed.
-sys.path.insert(0, str(REPO / "src"))
+from privsynth.datasets import CENSUS_SHA256, CENSUS_URL, download
 
-from privsynth.datasets import CENSUS_SHA256, CENSUS_URL, download  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
+# Test the code of this checkout even if another checkout is pip-installed: pytest
+# puts src/ first on its own sys.path (pyproject: [tool.pytest.ini_options]
+# pythonpath), and every subprocess (snakemake, its jobs, benchmarks) inherits
+# PYTHONPATH, which comes before site-packages.
+os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
 def _census_path() -> Path:

@@ -129,7 +129,7 @@ def test_target_ids_from_config_and_errors() -> None:
 
 
 def test_failing_generator_names_the_shadow_set(tmp_path: Path) -> None:
-    from privsynth.audit import jobs as audit_jobs
+    from privsynth.audit import shadow
     from privsynth.errors import GeneratorError
     from privsynth.io import write_json, write_parquet
 
@@ -143,16 +143,16 @@ def test_failing_generator_names_the_shadow_set(tmp_path: Path) -> None:
     missing = str(tmp_path / "missing.parquet")
     job = {"generator": "holdout", "setting": "x", "settings": {"path": missing}, "sets": [4], "m": 20}
     with pytest.raises(Exception, match="reference file not found"):
-        audit_jobs.fit_batch(str(tmp_path / "train.parquet"), str(tmp_path / "schema.json"),
-                             str(tmp_path / "sets.parquet"), str(tmp_path / "b.parquet"), job)  # fmt: skip
+        shadow.fit_batch(str(tmp_path / "train.parquet"), str(tmp_path / "schema.json"),
+                         str(tmp_path / "sets.parquet"), str(tmp_path / "b.parquet"), job)  # fmt: skip
     assert not (tmp_path / "b.parquet").exists()
     # A generator returning out-of-schema rows is caught with the set ids.
     bad = df.assign(b="nonsense")
     write_parquet(bad, tmp_path / "bad.parquet")
     job["settings"] = {"path": str(tmp_path / "bad.parquet")}
     with pytest.raises(GeneratorError, match=r"violating the schema on shadow sets \[4\]"):
-        audit_jobs.fit_batch(str(tmp_path / "train.parquet"), str(tmp_path / "schema.json"),
-                             str(tmp_path / "sets.parquet"), str(tmp_path / "b.parquet"), job)  # fmt: skip
+        shadow.fit_batch(str(tmp_path / "train.parquet"), str(tmp_path / "schema.json"),
+                         str(tmp_path / "sets.parquet"), str(tmp_path / "b.parquet"), job)  # fmt: skip
 
 
 # --- controls through the real workflow ---------------------------------------------

@@ -82,28 +82,28 @@ def _fit_setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[list[st
 
 
 def test_each_shadow_fit_records_its_own_epsilon_and_a_crash_resumes(tmp_path: Path, monkeypatch) -> None:
-    from privsynth.audit import jobs
+    from privsynth.audit import shadow
     from privsynth.io import read_json
 
     paths, job, mia = _fit_setup(tmp_path, monkeypatch)
     _FakeDP.calls, _FakeDP.fail_at = [], 12
     with pytest.raises(RuntimeError):
-        jobs.fit_batch(*paths, job, out_fits=str(tmp_path / "fits.json"))
+        shadow.fit_batch(*paths, job, out_fits=str(tmp_path / "fits.json"))
     assert not Path(paths[3]).exists() and len(list(Path(paths[3] + ".parts").glob("set_*.json"))) == 11
     # Item 9: the rerun fits only the 9 sets the crash lost.
     _FakeDP.calls, _FakeDP.fail_at = [], None
-    jobs.fit_batch(*paths, job, out_fits=str(tmp_path / "fits.json"))
+    shadow.fit_batch(*paths, job, out_fits=str(tmp_path / "fits.json"))
     assert len(_FakeDP.calls) == 9 and Path(paths[3]).exists() and not Path(paths[3] + ".parts").exists()
     fits = read_json(tmp_path / "fits.json")["fits"]
     assert [f["set_id"] for f in fits] == list(range(20))
     assert all(f["epsilon"] == pytest.approx(100.0 / f["rows"]) and f["rows"] in range(47, 51) for f in fits)
-    acc = jobs.fits_accountant(fits)
+    acc = shadow.fits_accountant(fits)
     assert acc["eval"]["fits"] == 10 and acc["eval"]["max"] == max(f["epsilon"] for f in fits[10:])
     assert acc["delta"] == 1e-5
-    warn = jobs.release_warnings(job, 50, 3, 400, fits, 20)
+    warn = shadow.release_warnings(job, 50, 3, 400, fits, 20)
     assert len(warn) == 2 and "47-50 rows, the release on 400" in warn[0] and "m = 20" in warn[1]
-    assert jobs.release_warnings({"settings": {"max_sample_size": 50, "sample_size": 20}}, 50, 0, 400,
-                                 [{"training_rows": 50}], 20) == []  # fmt: skip
+    assert shadow.release_warnings({"settings": {"max_sample_size": 50, "sample_size": 20}}, 50, 0, 400,
+                                   [{"training_rows": 50}], 20) == []  # fmt: skip
 
 
 # --- 2. held-out shadow scores must not learn from the pair partner ---------------------

@@ -21,7 +21,7 @@ from conftest import REPO, run_snakemake, tiny_config, write_config
 
 from privsynth import __main__ as cli
 from privsynth import config as config_checks
-from privsynth import jobs
+from privsynth import datasets
 from privsynth.audit.plan import AuditPlan
 from privsynth.config import Grid
 from privsynth.datasets import CENSUS_ENV, sha256_file
@@ -248,7 +248,7 @@ def _fetch_row(make: Callable[[Path], Path], extra: dict[str, Any] | None = None
         if checksum:
             source["sha256"] = sha256_file(src)
         out = tmp / "out" / "raw.parquet"
-        return (lambda: jobs.fetch(str(out), {"dataset": "t", "source": source})), [out], src
+        return (lambda: datasets.fetch(str(out), {"dataset": "t", "source": source})), [out], src
 
     return run
 
@@ -274,7 +274,7 @@ def _prepare_row(target: str | None, schema: dict[str, Any] | None = None, drop_
         job = {"dataset": "t", "split": {"holdout_fraction": 0.2, "seed": 42}, "max_rows": None, "schema": sch,
                "target": target}  # fmt: skip
         outs = [tmp / "out" / n for n in ("train.parquet", "holdout.parquet", "schema.json")]
-        return (lambda: jobs.prepare(str(raw), *map(str, outs), job)), outs, raw
+        return (lambda: datasets.prepare(str(raw), *map(str, outs), job)), outs, raw
 
     return run
 
@@ -329,7 +329,7 @@ def test_bad_data_one_line_and_nothing_written(tmp_path: Path, make, message: st
 def test_encoding_key_reads_a_latin1_file(tmp_path: Path) -> None:
     src = _csv(tmp_path, "name,n\nJosé,1\nZoë,2\n".encode("latin-1"))
     out = tmp_path / "raw.parquet"
-    jobs.fetch(str(out), {"dataset": "t", "source": {"kind": "csv", "path": str(src), "encoding": "latin-1"}})
+    datasets.fetch(str(out), {"dataset": "t", "source": {"kind": "csv", "path": str(src), "encoding": "latin-1"}})
     assert pd.read_parquet(out)["name"].tolist() == ["José", "Zoë"]
 
 

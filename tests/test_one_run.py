@@ -19,7 +19,7 @@ import yaml
 from scipy import stats
 
 from privsynth.audit import bounds, one_run
-from privsynth.audit import one_run_jobs as J
+from privsynth.audit import canary as J
 from privsynth.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -119,18 +119,20 @@ def test_config_errors_name_the_key():
 
 @pytest.fixture(scope="module")
 def census(census_path, tmp_path_factory):
-    from privsynth import jobs
+    from privsynth import datasets
 
     d = tmp_path_factory.mktemp("census")
-    jobs.fetch(str(d / "raw.parquet"), {"dataset": "census", "source": {"kind": "census", "path": str(census_path)}})
-    jobs.prepare(str(d / "raw.parquet"), str(d / "train.parquet"), str(d / "holdout.parquet"), str(d / "schema.json"),
-                 {"dataset": "census", "split": {"holdout_fraction": 0.2, "seed": 42}})  # fmt: skip
+    datasets.fetch(
+        str(d / "raw.parquet"), {"dataset": "census", "source": {"kind": "census", "path": str(census_path)}}
+    )
+    datasets.prepare(str(d / "raw.parquet"), str(d / "train.parquet"), str(d / "holdout.parquet"), str(d / "schema.json"),
+                     {"dataset": "census", "split": {"holdout_fraction": 0.2, "seed": 42}})  # fmt: skip
     return d
 
 
 def _audit(d: Path, gen: str, settings: dict, cfg: dict, tag: str, cap: int | None = None) -> dict:
     """canaries -> audit training set -> one fit -> attacks, all through the job functions."""
-    from privsynth import jobs
+    from privsynth import synthesize
 
     p = one_run.OneRunProtocol.from_config(cfg, "test")
     f = {k: str(d / f"{tag}_{k}") for k in ("can.parquet", "at.parquet", "at.json", "syn.parquet", "met.json",
@@ -140,8 +142,8 @@ def _audit(d: Path, gen: str, settings: dict, cfg: dict, tag: str, cap: int | No
     J.audit_train(str(d / "train.parquet"), f["can.parquet"], f["at.parquet"], f["at.json"],
                   {**key, "cap": cap, "seed": p.seed})  # fmt: skip
     settings = {k: (f["can.parquet"] if v == "<canaries>" else v) for k, v in settings.items()}
-    jobs.synthesize(f["at.parquet"], str(d / "schema.json"), f["syn.parquet"], f["met.json"],
-                    {**key, "settings": settings, "seed": p.seed})  # fmt: skip
+    synthesize.synthesize(f["at.parquet"], str(d / "schema.json"), f["syn.parquet"], f["met.json"],
+                          {**key, "settings": settings, "seed": p.seed})  # fmt: skip
     return J.attack(str(d / "train.parquet"), str(d / "schema.json"), str(d / "holdout.parquet"), f["can.parquet"],
                     f["at.parquet"], f["at.json"], f["syn.parquet"], f["met.json"], f["or.json"], f["sc.parquet"],
                     f["sum.json"], {**key, "audit_run": "separate fit", **p.attack_slice()})  # fmt: skip
@@ -212,7 +214,7 @@ def _rr_audit(train, schema, eps, m, seed, attacks=("closest_distance", "exact_m
 
 @pytest.fixture(scope="module")
 def census_frames(census):
-    from privsynth.jobs import load_schema
+    from privsynth.datasets import load_schema
 
     return pd.read_parquet(census / "train.parquet"), load_schema(census / "schema.json")
 

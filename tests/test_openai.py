@@ -25,7 +25,7 @@ import yaml
 from conftest import REPO, run_snakemake, tiny_config
 from generator_settings import filled
 
-from privsynth import jobs
+from privsynth import synthesize as synthesis
 from privsynth.config import Grid
 from privsynth.errors import ConfigError, GeneratorError
 from privsynth.generators import load
@@ -196,7 +196,7 @@ def settings(api: FakeOpenAI, **kw: Any) -> dict[str, Any]:
 
 def synthesize(table: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
     out = table["dir"] / "out"
-    return jobs.synthesize(
+    return synthesis.synthesize(
         str(table["train_path"]),
         str(table["schema_path"]),
         str(out / "synthetic.parquet"),

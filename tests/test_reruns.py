@@ -156,10 +156,10 @@ def test_code_identity_separates_rule_families(tmp_path, monkeypatch):
     attack.write_text(attack.read_text() + "\n_FIXED = 1\n")
     after = {r: identity.code_identity(r, wc) for r in rules}
     assert [r for r in rules if before[r] != after[r]] == ["audit_attack"]
-    # jobs.synthesize is part of every synthesis identity (the one-run audit's own fit
-    # included), jobs.summary_job only of the summary's.
-    jobs = src / "jobs" / "__init__.py"
-    jobs.write_text(jobs.read_text().replace('"rows": len(syn),', '"rows": int(len(syn)),'))
+    # privsynth.synthesize is part of every synthesis identity (the one-run audit's own
+    # fit included), jobs/summary.py only of the summary's.
+    synth = src / "synthesize.py"
+    synth.write_text(synth.read_text().replace('"rows": len(syn),', '"rows": int(len(syn)),'))
     changed = sorted(r for r in rules if identity.code_identity(r, wc) != after[r])
     assert changed == sorted([r for r in rules if r.startswith("synthesize_")] + ["audit_one_run_fit"])
 

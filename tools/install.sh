@@ -15,9 +15,10 @@ python -m pip install -q --upgrade pip
 # (as on our dev/CI machines) pip takes it; otherwise a dependency resolution
 # would pull several GB of CUDA packages first.
 python -m pip install -q "torch==2.13.0"
-# Every extra (one per rule family, see envs/), resolved together. compat mode
-# puts src/ on sys.path, so a second checkout's own src/ (inserted first by the
-# Snakefile and tests) wins over this install.
+# Every extra (one per rule family, see envs/; "test" has pytest, ruff and
+# snakefmt), resolved together. The workflow and its scripts import privsynth
+# from this install. compat mode puts src/ on sys.path through a .pth file, so
+# PYTHONPATH (the tests give their subprocesses the checkout's own src/) wins.
 python -m pip install -q --config-settings editable_mode=compat -e ".[$(python tools/extras.py)]"
 
 # mostlyai[local] pulls CUDA builds of torchvision/torchaudio; on CPU torch they

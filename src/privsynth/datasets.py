@@ -24,7 +24,10 @@ from urllib.parse import urlparse
 import pandas as pd
 import pooch
 
-from .errors import ConfigError, DataError
+from .errors import ConfigError, DataError, PrivsynthError
+from .io import read_json, write_json, write_parquet
+from .schema import Schema, identifier_columns, infer_schema, validate_frame
+from .utility import check_target
 
 log = logging.getLogger(__name__)
 
@@ -306,3 +309,72 @@ def split(
             "change split.holdout_fraction"
         )
     return train, holdout
+
+
+# --- the data stage's files: fetch_data, prepare_data, and reading what they wrote ---
+
+
+def fetch(out_raw: str, job: Mapping[str, Any], source: Mapping[str, Any] | None = None) -> None:
+    """``job``: the data's identity (config.Grid.fetch_slice); ``source``: where to read it."""
+    df = load_raw(job["dataset"], source if source is not None else job["source"])
+    log.info("%s: %d rows x %d columns", job["dataset"], len(df), df.shape[1])
+    write_parquet(df, out_raw)
+
+
+def prepare(raw_path: str, out_train: str, out_holdout: str, out_schema: str, job: Mapping[str, Any]) -> None:
+    raw = pd.read_parquet(raw_path)
+    ds = job["dataset"]
+    sch = job.get("schema", {})
+    drop = list(sch.get("drop") or [])
+    unknown = [c for c in drop if c not in raw.columns]
+    if unknown:
+        raise ConfigError(
+            f"datasets.{ds}.schema.drop: no column {', '.join(map(repr, unknown))} in the data "
+            f"(columns are: {', '.join(map(str, raw.columns))})"
+        )
+    if job.get("target") in drop:
+        raise ConfigError(
+            f"datasets.{ds}.schema.drop: {job['target']!r} is datasets.{ds}.target; keep it or change the target"
+        )
+    if drop:
+        raw = raw.drop(columns=drop)
+        log.info("dropped columns %s (datasets.%s.schema.drop)", drop, ds)
+    overrides = sch.get("overrides") or {}
+    unknown = [c for c in overrides if c not in raw.columns]
+    if unknown:
+        raise ConfigError(
+            f"datasets.{ds}.schema.overrides: no column {', '.join(map(repr, unknown))} in the data "
+            f"(columns are: {', '.join(map(str, raw.columns))})"
+        )
+    schema = infer_schema(raw, overrides, sch.get("finite_max_int_levels", 2))
+    how = job["split"]
+    train, holdout = split(raw, how["holdout_fraction"], how["seed"], job.get("max_rows"))
+    # A bad target fails here, before any synthesis, not in the utility jobs at the end.
+    check_target(train, job)
+    ids = [c for c in identifier_columns(train, schema) if c[0] not in overrides]
+    if ids:
+        name, distinct, n = ids[0]
+        raise DataError(
+            f"column {name!r} looks like an identifier ({distinct} distinct values in {n} training rows): "
+            f"generators would copy its real values into the synthetic data; remove it with "
+            f"datasets.{ds}.schema.drop: [{name}], or keep it as a category with an explicit "
+            f"datasets.{ds}.schema.overrides.{name} (e.g. {{type: finite}})"
+        )
+    check = validate_frame(train, schema)
+    if check.n_invalid:
+        raise PrivsynthError(
+            f"{check.n_invalid} training rows violate the schema after overrides: {check.reasons}; "
+            f"fix datasets.{job['dataset']}.schema.overrides"
+        )
+    log.info("split: %d train / %d holdout rows (seed %d)", len(train), len(holdout), how["seed"])
+    write_json(schema.to_json(), out_schema)
+    write_parquet(train, out_train, index=True)
+    write_parquet(holdout, out_holdout, index=True)
+
+
+def load_split(path: str | os.PathLike[str]) -> pd.DataFrame:
+    return pd.read_parquet(path)
+
+
+def load_schema(path: str | os.PathLike[str]) -> Schema:
+    return Schema.from_json(read_json(path))

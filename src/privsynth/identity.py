@@ -35,11 +35,14 @@ SRC = Path(__file__).resolve().parent
 # module it refers to, transitively).
 # ``{generator}`` is the module of the job's generator (built in or plug-in).
 # Plumbing that does not change results (io, errors, slurm, jobs.run, the
-# generator registry) is deliberately in no family.
-_SYNTH = ["jobs:synthesize", "jobs:synthesize_job", "schema", "generators/base", "{generator}"]
+# generator registry) is deliberately in no family.  The adapters (``jobs/<stage>``)
+# are listed with the plain functions they call (``module:function``).
+# The prepared split and schema as the synthesis and audit-fit jobs read them.
+_READ = ["datasets:load_split", "datasets:load_schema"]
+_SYNTH = ["synthesize", *_READ, "jobs/synthesize:synthesize_job", "schema", "generators/base", "{generator}"]
 FAMILIES: dict[str, list[str]] = {
-    "fetch_data": ["jobs:fetch", "datasets"],
-    "prepare_data": ["jobs:prepare", "datasets", "schema"],
+    "fetch_data": ["jobs/data:fetch_job", "datasets:fetch"],
+    "prepare_data": ["jobs/data:prepare_job", "datasets:prepare", "utility:check_target", "schema"],
     "synthesize_baseline": _SYNTH,
     "synthesize_negative_control": _SYNTH,
     "synthesize_great": _SYNTH,
@@ -47,7 +50,8 @@ FAMILIES: dict[str, list[str]] = {
     "synthesize_plugin": _SYNTH,
     "synthesize_mostlyai": [
         "jobs/mostlyai:synthesize_job",
-        "jobs:synthesize",
+        "synthesize",
+        *_READ,
         "schema",
         "generators/base",
         "{generator}",
@@ -58,18 +62,25 @@ FAMILIES: dict[str, list[str]] = {
         "generators/mostlyai/progress:undertraining",
         "generators/mostlyai/progress:finite",
     ],
-    "fidelity_qa": ["jobs:fidelity_qa_job", "fidelity"],
+    "fidelity_qa": ["jobs/fidelity:fidelity_qa_job", "datasets:load_split", "fidelity"],
     "eda_real": ["jobs/eda:eda_job", "eda", "display"],
     "eda_synthetic": ["jobs/eda:eda_job", "eda", "display"],
     # eda.batch: one rule per dataset, eda_synthetic_<dataset> (eda.batch_rule_name; see code_identity)
     "eda_synthetic_batch": ["jobs/eda:eda_batch_job", "eda", "display"],
     "eda_compare": ["jobs/eda:compare_job", "eda", "display"],
-    "utility_baseline": ["utility"],
-    "utility": ["utility"],
-    "audit_shadow_sets": ["audit/jobs:shadow_sets_job", "audit/threat_model", "audit/encoding", "schema"],
-    "audit_fit": ["audit/jobs:fit_batch_job", "schema", "generators/base", "{generator}"],
+    "utility_baseline": ["jobs/utility:baseline_job", "utility"],
+    "utility": ["jobs/utility:cell_job", "utility"],
+    "audit_shadow_sets": [
+        "jobs/audit:shadow_sets_job",
+        "audit/shadow:shadow_sets",
+        "audit/threat_model",
+        "audit/encoding",
+        "schema",
+    ],
+    "audit_fit": ["jobs/audit:fit_batch_job", "audit/shadow:fit_batch", "schema", "generators/base", "{generator}"],
     "audit_attack": [
-        "audit/jobs:attack_job",
+        "jobs/audit:attack_job",
+        "audit/shadow:attack",
         "audit/attacks",
         "audit/encoding",
         "audit/knowledge",
@@ -77,28 +88,37 @@ FAMILIES: dict[str, list[str]] = {
         "audit/stats",
         "audit/threat_model",
         "schema",
-    ],  # fmt: skip
-    "audit_skipped": ["audit/jobs:skipped_job"],
+    ],
+    "audit_skipped": ["jobs/audit:skipped_job", "audit/shadow:skipped_summary"],
     "audit_one_run_canaries": [
-        "audit/one_run_jobs:canaries_job",
+        "jobs/audit_one_run:canaries_job",
+        "audit/canary:canaries",
         "audit/one_run",
         "audit/threat_model",
         "audit/encoding",
         "schema",
-    ],  # fmt: skip
-    "audit_one_run_train": ["audit/one_run_jobs:train_job", "audit/one_run"],
-    "audit_one_run_fit": ["audit/one_run_jobs:fit_job", "jobs:synthesize", "schema", "generators/base", "{generator}"],
+    ],
+    "audit_one_run_train": ["jobs/audit_one_run:train_job", "audit/canary:audit_train", "audit/one_run"],
+    "audit_one_run_fit": [
+        "jobs/audit_one_run:fit_job",
+        "synthesize",
+        *_READ,
+        "schema",
+        "generators/base",
+        "{generator}",
+    ],
     "audit_one_run_attack": [
-        "audit/one_run_jobs:attack_job",
+        "jobs/audit_one_run:attack_job",
+        "audit/canary:attack",
         "audit/one_run",
         "audit/bounds",
         "audit/encoding",
         "audit/one_run_report",
         "audit/threat_model",
         "schema",
-    ],  # fmt: skip
-    "audit_one_run_skipped": ["audit/one_run_jobs:skipped_job"],
-    "summary": ["jobs:summary_job", "summary"],
+    ],
+    "audit_one_run_skipped": ["jobs/audit_one_run:skipped_job", "audit/canary:skipped_summary"],
+    "summary": ["jobs/summary:summary_job", "summary"],
     "report_plots": ["jobs/report:plots_job", "report", "display", "audit/one_run_report"],
     "report": ["jobs/report:report_job", "report", "display", "audit/one_run_report"],
 }

@@ -235,17 +235,3 @@ def cell(
 
 def _fmt(x: float | None) -> str:
     return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.4f}"
-
-
-# --- Snakemake adapters -------------------------------------------------------
-
-
-def baseline_job(sm: Any) -> None:
-    baseline(sm.input.train, sm.input.holdout, sm.output[0], sm.params.job, threads=sm.threads)
-
-
-def cell_job(sm: Any) -> None:
-    cell(
-        sm.input.synthetic, sm.input.holdout, sm.input.baseline, sm.input.metrics, sm.output[0],
-        sm.params.job, threads=sm.threads,
-    )  # fmt: skip

@@ -1,12 +1,13 @@
 # Config validation and the grid; functions used by the rules.
-import sys
+import os
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-# The package lives in src/; make it importable without installation too.
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+# privsynth is imported as installed (tools/install.sh); the conda envs
+# (envs/*.yaml, --sdm conda) pip-install it from this checkout: ${PRIVSYNTH_REPO}.
+os.environ.update(PRIVSYNTH_REPO=workflow.basedir)
 
 from privsynth import config as config_checks  # noqa: E402
 from privsynth import paths  # noqa: E402

@@ -1,9 +1,3 @@
-# Thin entry point: logic in privsynth.audit.one_run_jobs.train_job.
-import sys
-from pathlib import Path
+from privsynth.jobs import audit_one_run, run
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
-from privsynth import jobs  # noqa: E402
-from privsynth.audit import one_run_jobs  # noqa: E402
-
-jobs.run(snakemake, one_run_jobs.train_job)
+run(snakemake, audit_one_run.train_job)

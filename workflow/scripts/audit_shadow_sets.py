@@ -1,9 +1,3 @@
-# Thin entry point: logic in privsynth.audit.jobs.shadow_sets_job.
-import sys
-from pathlib import Path
+from privsynth.jobs import audit, run
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
-from privsynth import jobs  # noqa: E402
-from privsynth.audit import jobs as audit_jobs  # noqa: E402
-
-jobs.run(snakemake, audit_jobs.shadow_sets_job)
+run(snakemake, audit.shadow_sets_job)

@@ -1,8 +1,3 @@
-# Thin entry point: logic in privsynth.jobs.fetch.
-import sys
-from pathlib import Path
+from privsynth.jobs import data, run
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
-from privsynth import jobs  # noqa: E402
-
-jobs.run(snakemake, lambda sm: jobs.fetch(sm.output[0], sm.params.job, sm.params.source))
+run(snakemake, data.fetch_job)

@@ -1,8 +1,3 @@
-# Thin entry point: logic in privsynth.jobs.fidelity_qa_job.
-import sys
-from pathlib import Path
+from privsynth.jobs import fidelity, run
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
-from privsynth import jobs  # noqa: E402
-
-jobs.run(snakemake, jobs.fidelity_qa_job)
+run(snakemake, fidelity.fidelity_qa_job)

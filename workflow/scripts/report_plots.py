@@ -1,8 +1,5 @@
 # Thin entry point: logic in privsynth.jobs.report.plots_job.
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
-from privsynth.jobs import report  # noqa: E402
+from privsynth.jobs import report
 
 report.run(snakemake, report.plots_job)

@@ -1,8 +1,3 @@
-# Thin entry point: logic in privsynth.jobs.summary_job.
-import sys
-from pathlib import Path
+from privsynth.jobs import run, summary
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
-from privsynth import jobs  # noqa: E402
-
-jobs.run(snakemake, jobs.summary_job)
+run(snakemake, summary.summary_job)

@@ -1,8 +1,3 @@
-# Thin entry point: logic in privsynth.jobs.synthesize.
-import sys
-from pathlib import Path
+from privsynth.jobs import run, synthesize
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
-from privsynth import jobs  # noqa: E402
-
-jobs.run(snakemake, jobs.synthesize_job)
+run(snakemake, synthesize.synthesize_job)

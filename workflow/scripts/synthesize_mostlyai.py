@@ -1,9 +1,6 @@
 # Thin entry point: logic in privsynth.jobs.mostlyai.synthesize_job.
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
-from privsynth import jobs  # noqa: E402
-from privsynth.jobs import mostlyai  # noqa: E402
+from privsynth import jobs
+from privsynth.jobs import mostlyai
 
 jobs.run(snakemake, mostlyai.synthesize_job)

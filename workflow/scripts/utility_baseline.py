@@ -1,8 +1,3 @@
-# Thin entry point: logic in privsynth.utility.baseline_job.
-import sys
-from pathlib import Path
+from privsynth.jobs import run, utility
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
-from privsynth import jobs, utility  # noqa: E402
-
-jobs.run(snakemake, utility.baseline_job)
+run(snakemake, utility.baseline_job)

@@ -10,7 +10,9 @@ Vocabulary follows TAPAS (Houssiau et al., 2022):
   scoring evaluation sets (higher score = "the target was in the training set");
 * **report** (``report``): per-(target, attack) metrics, aggregates, ROC plot.
 
-``jobs`` holds the Snakemake job bodies.  See docs/audit.md.
+``shadow`` (this audit) and ``canary`` (the one-run canary audit) hold the stages
+over files that the rules run, through their adapters in ``privsynth.jobs``.
+See docs/audit.md.
 """
 
 from .attacks import ATTACKS, Attack, make_attacks

@@ -10,13 +10,13 @@ from typing import Any
 
 from ..generators.mostlyai import reap_children, write_comparison
 from ..io import write_with
-from . import synthesize
+from ..synthesize import synthesize
 
 log = logging.getLogger("privsynth.mostlyai")
 
 
 def synthesize_job(sm: Any) -> None:
-    """``jobs.synthesize`` plus the exported generator zip as a third output."""
+    """``privsynth.synthesize.synthesize`` plus the exported generator zip as a third output."""
     # A private local_dir per job (in node-local TMPDIR): parallel jobs share nothing.
     with tempfile.TemporaryDirectory(prefix="privsynth-mostlyai-", ignore_cleanup_errors=True) as workdir:
         try:

@@ -1,6 +1,9 @@
-"""Job bodies of the one-run canary audit (thin scripts workflow/scripts/audit_one_run_*.py).
+"""The one-run canary audit's stages over files (rules ``audit_one_run_canaries``,
+``audit_one_run_train``, ``audit_one_run_attack``, ``audit_one_run_skipped``; the
+audit fit is the synthesis job's code; adapters in ``privsynth.jobs.audit_one_run``).
 
 Each takes plain paths and its config slice, so tests call them without Snakemake.
+The method itself (canaries, guesses, the bound) is in ``audit.one_run``.
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..datasets import load_schema
 from ..errors import GeneratorError
 from ..io import read_json, write_json, write_parquet
-from ..jobs import load_schema
 from . import one_run
 from .threat_model import row_hashes
 
@@ -166,34 +169,3 @@ def skipped_summary(out_path: str, job: Mapping[str, Any]) -> None:
         {**{k: job[k] for k in ("dataset", "generator", "setting")}, "one_run_status": f"skipped ({job['reason']})"},
         out_path,
     )
-
-
-# --- Snakemake adapters ---------------------------------------------------------------
-
-
-def canaries_job(sm: Any) -> None:
-    canaries(sm.input.train, sm.input.schema, sm.output[0], sm.params.job)
-
-
-def train_job(sm: Any) -> None:
-    audit_train(sm.input.train, sm.input.canaries, sm.output.train, sm.output.info, sm.params.job)
-
-
-def fit_job(sm: Any) -> None:
-    import tempfile
-
-    from ..jobs import synthesize
-
-    with tempfile.TemporaryDirectory(prefix="privsynth-one-run-") as workdir:
-        synthesize(sm.input.train, sm.input.schema, sm.output.synthetic, sm.output.metrics, sm.params.job,
-                   workdir=workdir, threads=sm.threads)  # fmt: skip
-
-
-def attack_job(sm: Any) -> None:
-    i, o = sm.input, sm.output
-    attack(i.train, i.schema, i.holdout, i.canaries, i.audit_train, i.info, i.synthetic, i.metrics,
-           o.json, o.scores, o.summary, sm.params.job)  # fmt: skip
-
-
-def skipped_job(sm: Any) -> None:
-    skipped_summary(sm.output[0], sm.params.job)

@@ -1,6 +1,7 @@
-"""Audit job bodies (called by the thin scripts in workflow/scripts/audit_*.py).
+"""The shadow-model audit's stages over files (rules ``audit_shadow_sets``, ``audit_fit``,
+``audit_attack``, ``audit_skipped``; adapters in ``privsynth.jobs.audit``).
 
-Each takes plain paths and its config slice, so tests can call it without Snakemake.
+Each takes plain paths and its config slice, so tests call it without Snakemake.
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import tempfile
 import time
@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 from .. import generators
+from ..datasets import load_schema
 from ..errors import GeneratorError
 from ..io import read_json, write_json, write_parquet
-from ..jobs import load_schema
 from ..schema import Schema, check_columns, coerce_frame, restore_dtypes, validate_frame
 from .attacks import SyntheticSets, make_attacks
 from .encoding import Encoder
@@ -353,28 +353,3 @@ def skipped_summary(out_summary: str, job: Mapping[str, Any]) -> None:
         },
         out_summary,
     )
-
-
-# --- Snakemake adapters ---------------------------------------------------------------
-
-
-def shadow_sets_job(sm: Any) -> None:
-    shadow_sets(sm.input.train, sm.input.schema, sm.output.sets, sm.output.targets, sm.output.pools, sm.params.job)
-
-
-def fit_batch_job(sm: Any) -> None:
-    log.info("CUDA_VISIBLE_DEVICES=%s", os.environ.get("CUDA_VISIBLE_DEVICES"))
-    fit_batch(sm.input.train, sm.input.schema, sm.input.sets, sm.output.sets, sm.params.job, threads=sm.threads,
-              out_fits=sm.output.fits)  # fmt: skip
-
-
-def attack_job(sm: Any) -> None:
-    attack(
-        sm.input.train, sm.input.schema, sm.input.sets, sm.input.targets, sm.input.pools,
-        list(sm.input.batches), sm.input.metrics, sm.output.json, sm.output.scores, sm.output.roc,
-        sm.output.summary, sm.params.job, threads=sm.threads, fits_paths=list(sm.input.fits),
-    )  # fmt: skip
-
-
-def skipped_job(sm: Any) -> None:
-    skipped_summary(sm.output[0], sm.params.job)

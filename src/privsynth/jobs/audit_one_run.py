@@ -1,0 +1,54 @@
+"""Adapters of the one-run canary audit: rules ``audit_one_run_canaries``,
+``audit_one_run_train``, ``audit_one_run_fit``, ``audit_one_run_attack``,
+``audit_one_run_skipped`` (``privsynth.audit.canary``; the fit is ``privsynth.synthesize``)."""
+
+from __future__ import annotations
+
+import tempfile
+from typing import Any
+
+from ..audit import canary
+from ..synthesize import synthesize
+
+
+def canaries_job(sm: Any) -> None:
+    canary.canaries(sm.input.train, sm.input.schema, sm.output[0], sm.params.job)
+
+
+def train_job(sm: Any) -> None:
+    canary.audit_train(sm.input.train, sm.input.canaries, sm.output.train, sm.output.info, sm.params.job)
+
+
+def fit_job(sm: Any) -> None:
+    with tempfile.TemporaryDirectory(prefix="privsynth-one-run-") as workdir:
+        synthesize(
+            sm.input.train,
+            sm.input.schema,
+            sm.output.synthetic,
+            sm.output.metrics,
+            sm.params.job,
+            workdir=workdir,
+            threads=sm.threads,
+        )
+
+
+def attack_job(sm: Any) -> None:
+    i, o = sm.input, sm.output
+    canary.attack(
+        i.train,
+        i.schema,
+        i.holdout,
+        i.canaries,
+        i.audit_train,
+        i.info,
+        i.synthetic,
+        i.metrics,
+        o.json,
+        o.scores,
+        o.summary,
+        sm.params.job,
+    )
+
+
+def skipped_job(sm: Any) -> None:
+    canary.skipped_summary(sm.output[0], sm.params.job)
