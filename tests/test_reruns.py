@@ -164,6 +164,21 @@ def test_code_identity_separates_rule_families(tmp_path, monkeypatch):
     assert changed == sorted([r for r in rules if r.startswith("synthesize_")] + ["audit_one_run_fit"])
 
 
+def test_a_changed_page_template_reruns_the_pages_that_use_it(tmp_path, monkeypatch):
+    """Templates are code too: editing the report's template reruns the report rules only."""
+    from privsynth import identity
+
+    src = tmp_path / "privsynth"
+    shutil.copytree(identity.SRC, src, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(identity, "SRC", src)
+    wc = {"dataset": "census", "generator": "marginals", "setting": "default"}
+    rules = sorted(identity.FAMILIES)
+    before = {r: identity.code_identity(r, wc) for r in rules}
+    page = src / "report/templates/index.html.j2"
+    page.write_text(page.read_text() + "\n{# changed #}\n")
+    assert [r for r in rules if identity.code_identity(r, wc) != before[r]] == ["report", "report_plots"]
+
+
 def test_every_rule_has_a_code_family():
     """New rules should name what they run in privsynth.identity.FAMILIES."""
     from privsynth.identity import FAMILIES

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 SRC = Path(__file__).resolve().parent
+TEMPLATE_SUFFIXES = {".j2", ".css", ".js"}
 
 # What the jobs of each rule run, as privsynth modules (paths below src/privsynth,
 # without .py; a package means all its modules), optionally narrowed to
@@ -245,6 +246,9 @@ def digest(entries: Iterable[str], generator: str | None = None) -> str:
             h.update(f"{label}/{f.relative_to(path).as_posix() if path.is_dir() else ''}:{func}\n".encode())
             for node in nodes:
                 h.update(ast.dump(node, include_attributes=False).encode())
+        if path.is_dir():  # a package's page templates and assets shape its output too
+            for f in sorted(p for p in path.rglob("*") if p.suffix in TEMPLATE_SUFFIXES):
+                h.update(f"{label}/{f.relative_to(path).as_posix()}\n".encode() + f.read_bytes())
     return h.hexdigest()[:16]
 
 

@@ -1,5 +1,4 @@
 # Thin entry point: logic in privsynth.jobs.eda.eda_job.
+from privsynth.jobs import eda, run
 
-from privsynth.jobs import eda
-
-eda.run(snakemake, eda.eda_job)
+run(snakemake, eda.eda_job)

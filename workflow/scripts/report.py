@@ -1,5 +1,4 @@
 # Thin entry point: logic in privsynth.jobs.report.report_job.
+from privsynth.jobs import report, run
 
-from privsynth.jobs import report
-
-report.run(snakemake, report.report_job)
+run(snakemake, report.report_job)

@@ -1,5 +1,4 @@
 # Thin entry point: logic in privsynth.jobs.report.plots_job.
+from privsynth.jobs import report, run
 
-from privsynth.jobs import report
-
-report.run(snakemake, report.plots_job)
+run(snakemake, report.plots_job)

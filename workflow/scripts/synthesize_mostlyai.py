@@ -1,6 +1,4 @@
 # Thin entry point: logic in privsynth.jobs.mostlyai.synthesize_job.
+from privsynth.jobs import mostlyai, run
 
-from privsynth import jobs
-from privsynth.jobs import mostlyai
-
-jobs.run(snakemake, mostlyai.synthesize_job)
+run(snakemake, mostlyai.synthesize_job)

@@ -12,9 +12,8 @@ import pandas as pd
 
 from .. import eda
 from ..io import read_json
-from . import run
 
-__all__ = ["compare_job", "eda_batch_job", "eda_job", "run"]
+__all__ = ["compare_job", "eda_batch_job", "eda_job"]
 
 
 def _synthetic_title(meta: Mapping[str, Any], df: pd.DataFrame) -> tuple[str, str]:

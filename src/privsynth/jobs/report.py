@@ -7,9 +7,8 @@ from typing import Any
 
 from .. import report
 from ..audit import one_run_report
-from . import run
 
-__all__ = ["plots_job", "report_job", "run"]
+__all__ = ["plots_job", "report_job"]
 
 
 def plots_job(sm: Any) -> None:
