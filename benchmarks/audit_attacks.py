@@ -68,7 +68,7 @@ def main() -> None:
             "targets": {"outliers": 2, "random": 1},
             "attacks": names,
             "attack_options": opts,
-        }  # fmt: skip
+        }
     )
     mia = TargetedMIA.sample(train, schema, proto)
     pos = {rid: i for i, rid in enumerate(train.index)}
@@ -93,14 +93,15 @@ def main() -> None:
     e = enc.encode(frame)
     S, k = len(mia.sets), len(mia.targets)
     try:  # this checkout's SyntheticSets carries the raw values and rows (exact-match, text attacks)
-        sets = SyntheticSets(e.num.reshape(S, m, -1), e.cat.reshape(S, m, -1), enc,
-                             e.raw.reshape(S, m, -1), frame)  # fmt: skip
+        sets = SyntheticSets(e.num.reshape(S, m, -1), e.cat.reshape(S, m, -1), enc, e.raw.reshape(S, m, -1), frame)
     except (TypeError, AttributeError):
         sets = SyntheticSets(e.num.reshape(S, m, -1), e.cat.reshape(S, m, -1), enc)
     knowledge = mia.knowledge(train, schema, args.n, m)
-    print(f"census, {Path(datasets.__file__).parents[1]}: {S} {args.generator} sets of {m} rows ({args.shadow}+{args.eval} pairs), {k} targets "
-          f"({', '.join(t.selection for t in mia.targets)}); {os.cpu_count()} CPUs, load average "
-          f"{os.getloadavg()[0]:.1f}" + (f"; not in this checkout: {', '.join(skipped)}" * bool(skipped)))  # fmt: skip
+    print(
+        f"census, {Path(datasets.__file__).parents[1]}: {S} {args.generator} sets of {m} rows ({args.shadow}+{args.eval} pairs), {k} targets "
+        f"({', '.join(t.selection for t in mia.targets)}); {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f}" + (f"; not in this checkout: {', '.join(skipped)}" * bool(skipped))
+    )
     total, times = 0.0, {}
     for attack in make_attacks(names, opts, "benchmark"):
         sets._cache.clear()
@@ -122,9 +123,11 @@ def main() -> None:
             for s in range(S):
                 _tapas_features(frame.iloc[s * m : (s + 1) * m], schema)
         dt = time.perf_counter() - t0
-        print(f"{'TAPAS-style features':>28}: {dt:6.2f} s wall for {k} targets x {S} sets "
-              f"({1000 * dt / (k * S):.1f} ms per set per target); attack stage {dt / total:.1f}x faster "
-              f"({dt / default:.1f}x without levenshtein)")  # fmt: skip
+        print(
+            f"{'TAPAS-style features':>28}: {dt:6.2f} s wall for {k} targets x {S} sets "
+            f"({1000 * dt / (k * S):.1f} ms per set per target); attack stage {dt / total:.1f}x faster "
+            f"({dt / default:.1f}x without levenshtein)"
+        )
 
 
 def _tapas_features(df, schema):  # noqa: ANN001, ANN202
@@ -137,12 +140,12 @@ def _tapas_features(df, schema):  # noqa: ANN001, ANN202
     num_cols = [c["name"] for c in schema if c["type"] not in FINITE_TYPES]
     cat_cols = [c for c in schema if c["type"] in FINITE_TYPES]
     num = df[num_cols].to_numpy(dtype=float)
-    onehot = [pd.Categorical(df[c["name"]].astype(str), categories=[str(v) for v in c["representation"]])
-              for c in cat_cols]  # fmt: skip
+    onehot = [
+        pd.Categorical(df[c["name"]].astype(str), categories=[str(v) for v in c["representation"]]) for c in cat_cols
+    ]
     oh = np.concatenate([pd.get_dummies(x).to_numpy(dtype=float) for x in onehot], axis=1)
     naive = np.concatenate([num.mean(0), np.median(num, 0), num.var(0)])
-    hist = np.concatenate([np.histogram(num[:, j], bins=10)[0] / len(df) for j in range(num.shape[1])]
-                          + [oh.mean(0)])  # fmt: skip
+    hist = np.concatenate([np.histogram(num[:, j], bins=10)[0] / len(df) for j in range(num.shape[1])] + [oh.mean(0)])
     X = np.concatenate([oh, num], axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = np.nan_to_num(np.corrcoef(X.T)[np.triu_indices(X.shape[1], 1)])

@@ -101,9 +101,11 @@ def main() -> int:
             s = run_mode(sets, light if mode == "batch-light" else settings, mode != "per-set", mode == "per-set")
             sizes = [Path(h).stat().st_size for _, h in sets]
             results[mode] = s / len(sets)
-            print(f"{mode:12s} {s:7.1f} s for {len(sets)} sets = {s / len(sets):6.1f} s/set, "
-                  f"{sum(sizes) / len(sizes) / 1e6:.1f} MB/report, load {load0:.1f} -> {os.getloadavg()[0]:.1f}",
-                  flush=True)  # fmt: skip
+            print(
+                f"{mode:12s} {s:7.1f} s for {len(sets)} sets = {s / len(sets):6.1f} s/set, "
+                f"{sum(sizes) / len(sizes) / 1e6:.1f} MB/report, load {load0:.1f} -> {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
     base = results.get("per-set")
     if base:
         for mode, v in results.items():

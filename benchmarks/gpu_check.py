@@ -46,8 +46,15 @@ import yaml  # noqa: E402
 STEPS = ("env", "mostlyai", "great", "one_run")
 RESERVE_S = 150  # seconds of --budget-s kept for the steps after mostlyai
 # The one-run audit block (datasets.<d>.audit.one_run, config/schema.yaml) for the checked cell.
-ONE_RUN_BLOCK = {"enabled": True, "generators": None, "m": 200, "outliers": 20, "seed": 0, "confidence": 0.95,
-                 "release_is_audit_run": ["mostlyai"]}  # fmt: skip
+ONE_RUN_BLOCK = {
+    "enabled": True,
+    "generators": None,
+    "m": 200,
+    "outliers": 20,
+    "seed": 0,
+    "confidence": 0.95,
+    "release_is_audit_run": ["mostlyai"],
+}
 
 
 def say(msg: str) -> None:
@@ -94,8 +101,11 @@ class GpuSampler:
 def step_env(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
-    out: dict[str, Any] = {"torch": torch.__version__, "cuda_build": torch.version.cuda,
-                           "cuda_available": torch.cuda.is_available()}  # fmt: skip
+    out: dict[str, Any] = {
+        "torch": torch.__version__,
+        "cuda_build": torch.version.cuda,
+        "cuda_available": torch.cuda.is_available(),
+    }
     if torch.cuda.is_available():
         out["device_name"] = torch.cuda.get_device_name(0)
         out["device_count"] = torch.cuda.device_count()
@@ -107,8 +117,11 @@ def step_env(args: argparse.Namespace) -> dict[str, Any]:
         torch.cuda.synchronize()
         out["matmul_tflops"] = round(20 * 2 * 4096**3 / (time.perf_counter() - t0) / 1e12, 1)
     if shutil.which("nvidia-smi"):
-        smi = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
-                             capture_output=True, text=True)  # fmt: skip
+        smi = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+        )
         out["nvidia_smi"] = smi.stdout.strip()
     if not args.cpu and not out["cuda_available"]:
         say("WARNING: no CUDA device visible: the following steps run on the CPU and their numbers are NOT GPU numbers")
@@ -170,13 +183,21 @@ def step_mostlyai(args: argparse.Namespace, work: Path, deadline: float) -> list
         m = gen.metrics()
         epochs = float(m["epochs"] or 0)
         row = {
-            "setting": name, "device": m["device"], "train_rows": len(train), "epochs": epochs,
+            "setting": name,
+            "device": m["device"],
+            "train_rows": len(train),
+            "epochs": epochs,
             "seconds_per_epoch": round(m["training_seconds_total"] / epochs, 2) if epochs else None,
-            "training_seconds": m["training_seconds_total"], "stop_reason": m["stop_reason"],
-            "undertrained": m["undertrained"], "val_loss": m["val_loss"], "epsilon": m["epsilon"],
-            "delta": m["delta"], "fit_seconds": round(fit_s, 1), "sample_seconds": round(sample_s, 1),
+            "training_seconds": m["training_seconds_total"],
+            "stop_reason": m["stop_reason"],
+            "undertrained": m["undertrained"],
+            "val_loss": m["val_loss"],
+            "epsilon": m["epsilon"],
+            "delta": m["delta"],
+            "fit_seconds": round(fit_s, 1),
+            "sample_seconds": round(sample_s, 1),
             **gpu.summary(),
-        }  # fmt: skip
+        }
         say(f"mostlyai/{name}: {row}")
         rows.append(row)
     return rows
@@ -200,9 +221,16 @@ def step_great(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
     say(f"great: tiny GPT-2 built in {time.perf_counter() - t0:.1f} s")
     rows = []
     for mode in ("plain", "dp"):
-        s = {"llm": str(llm), "epochs": 3 if args.cpu else 5, "batch_size": 16, "learning_rate": 5e-3,
-             "gpu": 0 if args.cpu else 1, "sample_batch_size": 50, "sample_max_attempts": 100,
-             "sample_time_budget_s": 300}  # fmt: skip
+        s = {
+            "llm": str(llm),
+            "epochs": 3 if args.cpu else 5,
+            "batch_size": 16,
+            "learning_rate": 5e-3,
+            "gpu": 0 if args.cpu else 1,
+            "sample_batch_size": 50,
+            "sample_max_attempts": 100,
+            "sample_time_budget_s": 300,
+        }
         if mode == "dp":
             s["differential_privacy"] = {"noise_multiplier": 1.0}
         n = 10 if args.cpu else 100
@@ -215,10 +243,19 @@ def step_great(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
             out = gen.sample(n)
             sample_s = time.perf_counter() - t1
         m = gen.metrics()
-        row = {"mode": mode, "device": m.get("device"), "train_rows": len(train), "epochs": s["epochs"],
-               "fit_seconds": round(fit_s, 1), "sample_seconds": round(sample_s, 1), "rows": len(out),
-               "invalid_rows": int(validate_frame(out, schema).n_invalid), "epsilon": m.get("epsilon"),
-               "delta": m.get("delta"), **gpu.summary()}  # fmt: skip
+        row = {
+            "mode": mode,
+            "device": m.get("device"),
+            "train_rows": len(train),
+            "epochs": s["epochs"],
+            "fit_seconds": round(fit_s, 1),
+            "sample_seconds": round(sample_s, 1),
+            "rows": len(out),
+            "invalid_rows": int(validate_frame(out, schema).n_invalid),
+            "epsilon": m.get("epsilon"),
+            "delta": m.get("delta"),
+            **gpu.summary(),
+        }
         say(f"great/{mode}: {row}")
         rows.append(row)
     return rows
@@ -232,23 +269,51 @@ def step_one_run_audit(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         say(f"one_run: SKIPPED: {msg}")
         return {"skipped": msg}
     census = os.environ.get("PRIVSYNTH_CENSUS") or str(REPO.parent / "shared" / "data" / "census.csv.gz")
-    cell = {"max_training_time": None if args.cpu else args.mostlyai_minutes, "max_epochs": 1 if args.cpu else None,
-            "max_sample_size": 600 if args.cpu else 5000, "sample_size": 600 if args.cpu else 5000,
-            "model_report": False, "gpu": 0 if args.cpu else 1,
-            "differential_privacy": {"noise_multiplier": 1.5, "max_grad_norm": 1.0, "delta": 1.0e-5}}  # fmt: skip
-    ds = {"source": {"kind": "census", "path": census}, "split": {"holdout_fraction": 0.2, "seed": 42},
-          "target": "income", "audit": {"generators": [], "one_run": dict(ONE_RUN_BLOCK)},
-          "generators": {"mostlyai": {"gpu_check": cell}}}  # fmt: skip
+    cell = {
+        "max_training_time": None if args.cpu else args.mostlyai_minutes,
+        "max_epochs": 1 if args.cpu else None,
+        "max_sample_size": 600 if args.cpu else 5000,
+        "sample_size": 600 if args.cpu else 5000,
+        "model_report": False,
+        "gpu": 0 if args.cpu else 1,
+        "differential_privacy": {"noise_multiplier": 1.5, "max_grad_norm": 1.0, "delta": 1.0e-5},
+    }
+    ds = {
+        "source": {"kind": "census", "path": census},
+        "split": {"holdout_fraction": 0.2, "seed": 42},
+        "target": "income",
+        "audit": {"generators": [], "one_run": dict(ONE_RUN_BLOCK)},
+        "generators": {"mostlyai": {"gpu_check": cell}},
+    }
     if args.cpu:
         ds["max_rows"] = 2000
-    cfg = {"seed": 0, "threads": args.threads, "datasets": {"census": ds}, "qa": {"enabled": False},
-           "eda": {"enabled": False, "compare": False}}  # fmt: skip
+    cfg = {
+        "seed": 0,
+        "threads": args.threads,
+        "datasets": {"census": ds},
+        "qa": {"enabled": False},
+        "eda": {"enabled": False, "compare": False},
+    }
     wd = work / "one_run"
     wd.mkdir(parents=True, exist_ok=True)
     (wd / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     target = "results/census/mostlyai/gpu_check/audit/one_run.json"
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(wd), "--configfile",
-           str(wd / "config.yaml"), "--cores", str(max(2, args.threads)), target, "--resources", "gpu=1"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(wd),
+        "--configfile",
+        str(wd / "config.yaml"),
+        "--cores",
+        str(max(2, args.threads)),
+        target,
+        "--resources",
+        "gpu=1",
+    ]
     t0 = time.perf_counter()
     with GpuSampler() as gpu:
         proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")})
@@ -259,8 +324,11 @@ def step_one_run_audit(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         return out
     res = json.loads((wd / target).read_text())
     metrics = json.loads((wd / "results/census/mostlyai/gpu_check/metrics.json").read_text())
-    out.update(device=metrics.get("device"), epsilon=metrics.get("epsilon"),
-               audit={k: v for k, v in res.items() if not isinstance(v, (list, dict))})  # fmt: skip
+    out.update(
+        device=metrics.get("device"),
+        epsilon=metrics.get("epsilon"),
+        audit={k: v for k, v in res.items() if not isinstance(v, (list, dict))},
+    )
     say(f"one_run: {out}")
     return out
 

@@ -48,8 +48,13 @@ COLUMNS = ["mean radius", "mean texture", "worst area", "target"]
 def own_loop(great, frame, codec, schema, s) -> dict:
     t0 = time.perf_counter()
     m = fit_dp(great, frame, codec, schema, s, "cpu", seed=0)
-    return {"seconds": round(time.perf_counter() - t0, 2), "epsilon": round(m["epsilon"], 4),
-            "steps": m["dp_steps"], "sample_rate": m["dp_sample_rate"], "loss": m["train_loss"]}  # fmt: skip
+    return {
+        "seconds": round(time.perf_counter() - t0, 2),
+        "epsilon": round(m["epsilon"], 4),
+        "steps": m["dp_steps"],
+        "sample_rate": m["dp_sample_rate"],
+        "loss": m["train_loss"],
+    }
 
 
 def opacus_make_private(great, frame, s) -> dict:
@@ -77,14 +82,19 @@ def opacus_make_private(great, frame, s) -> dict:
     model = great.model.to("cpu")
     model.train()
     warnings.filterwarnings("ignore", message="Full backward hook is firing")
-    loader = torch.utils.data.DataLoader(Rows(), batch_size=batch * int(s["gradient_accumulation_steps"]),
-                                         collate_fn=collate)  # fmt: skip
+    loader = torch.utils.data.DataLoader(
+        Rows(), batch_size=batch * int(s["gradient_accumulation_steps"]), collate_fn=collate
+    )
     engine = PrivacyEngine(accountant=dp["accountant"])
     model, optimizer, loader = engine.make_private(
-        module=model, optimizer=torch.optim.AdamW(model.parameters(), lr=float(s["learning_rate"])),
-        data_loader=loader, noise_multiplier=float(dp["noise_multiplier"]), max_grad_norm=float(dp["max_grad_norm"]),
-        poisson_sampling=True, grad_sample_mode="hooks",  # hooks + functorch fallback for Conv1D
-    )  # fmt: skip
+        module=model,
+        optimizer=torch.optim.AdamW(model.parameters(), lr=float(s["learning_rate"])),
+        data_loader=loader,
+        noise_multiplier=float(dp["noise_multiplier"]),
+        max_grad_norm=float(dp["max_grad_norm"]),
+        poisson_sampling=True,
+        grad_sample_mode="hooks",  # hooks + functorch fallback for Conv1D
+    )
     delta = 1.0 / (10 * n)
     t0 = time.perf_counter()
     losses, steps = [], 0
@@ -99,8 +109,13 @@ def opacus_make_private(great, frame, s) -> dict:
                 optimizer.zero_grad()
                 losses.append(float(loss.detach()))
                 steps += not optimizer._is_last_step_skipped
-    return {"seconds": round(time.perf_counter() - t0, 2), "epsilon": round(engine.get_epsilon(delta), 4),
-            "steps": steps, "sample_rate": round(1 / len(loader), 6), "loss": round(sum(losses[-5:]) / 5, 4)}  # fmt: skip
+    return {
+        "seconds": round(time.perf_counter() - t0, 2),
+        "epsilon": round(engine.get_epsilon(delta), 4),
+        "steps": steps,
+        "sample_rate": round(1 / len(loader), 6),
+        "loss": round(sum(losses[-5:]) / 5, 4),
+    }
 
 
 def main() -> None:
@@ -117,8 +132,16 @@ def main() -> None:
     df = load_breast_cancer(as_frame=True).frame[COLUMNS]
     train = df.sample(n=min(args.rows, len(df)), random_state=0).reset_index(drop=True)
     schema = infer_schema(train)
-    s = filled("great", {"epochs": args.epochs, "batch_size": 16, "learning_rate": 5e-3, "gpu": 0,
-                         "differential_privacy": {"noise_multiplier": 1.0}})  # fmt: skip
+    s = filled(
+        "great",
+        {
+            "epochs": args.epochs,
+            "batch_size": 16,
+            "learning_rate": 5e-3,
+            "gpu": 0,
+            "differential_privacy": {"noise_multiplier": 1.0},
+        },
+    )
     print(json.dumps({"load_1min": os.getloadavg()[0], "omp_num_threads": os.environ.get("OMP_NUM_THREADS")}))
     with tempfile.TemporaryDirectory() as tmp:
         s["llm"] = str(build_tiny_model(df, Path(tmp) / "tiny"))

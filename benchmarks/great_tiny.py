@@ -69,9 +69,15 @@ def main() -> None:
             fits, samples = [], []
             for r in range(args.repeat):
                 settings = {
-                    "llm": str(llm), "epochs": args.epochs, "batch_size": 16, "learning_rate": 5e-3,
-                    "gpu": 0, "sample_batch_size": 100, "sample_max_attempts": 200, "sample_time_budget_s": 600,
-                }  # fmt: skip
+                    "llm": str(llm),
+                    "epochs": args.epochs,
+                    "batch_size": 16,
+                    "learning_rate": 5e-3,
+                    "gpu": 0,
+                    "sample_batch_size": 100,
+                    "sample_max_attempts": 200,
+                    "sample_time_budget_s": 600,
+                }
                 if mode == "dp":
                     settings["differential_privacy"] = {"noise_multiplier": 1.0}
                 gen = great.GENERATOR(workdir=Path(tmp) / f"w{r}", threads=args.threads)
@@ -85,19 +91,37 @@ def main() -> None:
                 m = gen.metrics()
                 fits.append(fit_s)
                 samples.append(sample_s)
-                print(json.dumps({
-                    "mode": mode, "run": r, "threads": args.threads, "train_rows": len(train),
-                    "epochs": args.epochs, "train_steps": m.get("train_steps"), "fit_s": round(fit_s, 2),
-                    "sample_s": round(sample_s, 2), "sample_attempts": m["sample_attempts"],
-                    "candidates": m["sample_candidates"], "valid_share": round(m["sample_valid_rows"] / m["sample_candidates"], 3),
-                    "epsilon": m.get("epsilon"),
-                }))  # fmt: skip
+                print(
+                    json.dumps(
+                        {
+                            "mode": mode,
+                            "run": r,
+                            "threads": args.threads,
+                            "train_rows": len(train),
+                            "epochs": args.epochs,
+                            "train_steps": m.get("train_steps"),
+                            "fit_s": round(fit_s, 2),
+                            "sample_s": round(sample_s, 2),
+                            "sample_attempts": m["sample_attempts"],
+                            "candidates": m["sample_candidates"],
+                            "valid_share": round(m["sample_valid_rows"] / m["sample_candidates"], 3),
+                            "epsilon": m.get("epsilon"),
+                        }
+                    )
+                )
             fit_med, sample_med = statistics.median(fits), statistics.median(samples)
-            print(json.dumps({
-                "summary": mode, "fit_s_median": round(fit_med, 2), "sample_s_median": round(sample_med, 2),
-                "valid_rows_per_s": round(args.sample / sample_med, 1),
-                "load_avg_1min": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
-            }))  # fmt: skip
+            print(
+                json.dumps(
+                    {
+                        "summary": mode,
+                        "fit_s_median": round(fit_med, 2),
+                        "sample_s_median": round(sample_med, 2),
+                        "valid_rows_per_s": round(args.sample / sample_med, 1),
+                        "load_avg_1min": round(os.getloadavg()[0], 2),
+                        "cpus": os.cpu_count(),
+                    }
+                )
+            )
 
 
 if __name__ == "__main__":

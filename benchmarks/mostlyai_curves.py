@@ -60,17 +60,36 @@ def prepare(cfg: dict, dataset: str, work: Path) -> Path:
         d["source"]["path"] = os.environ.get("PRIVSYNTH_CENSUS") or (str(shared) if shared.is_file() else None)
     d["generators"] = {"marginals": {"default": {}}}
     d["audit"] = {"enabled": False}
-    small = {"seed": cfg.get("seed", 0), "threads": 1, "datasets": {dataset: d}, "qa": {"enabled": False},
-             "eda": {**cfg.get("eda", {}), "enabled": False, "synthetic": False, "compare": False}}  # fmt: skip
+    small = {
+        "seed": cfg.get("seed", 0),
+        "threads": 1,
+        "datasets": {dataset: d},
+        "qa": {"enabled": False},
+        "eda": {**cfg.get("eda", {}), "enabled": False, "synthetic": False, "compare": False},
+    }
     work.mkdir(parents=True, exist_ok=True)
     (work / "prep.yaml").write_text(yaml.safe_dump(small, sort_keys=False))
     data = work / "results" / dataset / "data"
     targets = [str(data.relative_to(work) / f) for f in ("train.parquet", "holdout.parquet", "schema.json")]
     subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(work),
-         "--configfile", str(work / "prep.yaml"), "--cores", "1", *targets],
-        check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")},
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(REPO / "Snakefile"),
+            "-d",
+            str(work),
+            "--configfile",
+            str(work / "prep.yaml"),
+            "--cores",
+            "1",
+            *targets,
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )
     return data
 
 
@@ -78,9 +97,15 @@ def qa_accuracy(syn: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame, q
     from privsynth.fidelity import qa_report
 
     with tempfile.TemporaryDirectory(prefix="privsynth-curve-qa-") as tmp:
-        m = qa_report(syn, train, holdout, Path(tmp) / "qa.html", Path(tmp) / "qa.json",
-                      {"max_trivariates": 500, **qa_cfg, "max_sample_size_embeddings": 100},
-                      title="curve")  # fmt: skip
+        m = qa_report(
+            syn,
+            train,
+            holdout,
+            Path(tmp) / "qa.html",
+            Path(tmp) / "qa.json",
+            {"max_trivariates": 500, **qa_cfg, "max_sample_size_embeddings": 100},
+            title="curve",
+        )
     return m.get("accuracy_overall")
 
 
@@ -100,17 +125,28 @@ def run_one(train, holdout, schema, settings: dict, seed: int, threads: int, wit
             reap_children()
     m = gen.metrics()
     curve = [
-        {"epoch": round(float(x["epoch"]), 3), "val_loss": x.get("val_loss"), "seconds": x.get("total_time"),
-         "epsilon": x.get("dp_eps")}
-        for x in gen.messages if x.get("val_loss") is not None
-    ]  # fmt: skip
+        {
+            "epoch": round(float(x["epoch"]), 3),
+            "val_loss": x.get("val_loss"),
+            "seconds": x.get("total_time"),
+            "epsilon": x.get("dp_eps"),
+        }
+        for x in gen.messages
+        if x.get("val_loss") is not None
+    ]
     row = {
-        "epochs": m["epochs"], "stop_reason": m["stop_reason"], "undertrained": m.get("undertrained"),
-        "val_loss": m["val_loss"], "val_loss_change_last_epoch": m.get("val_loss_change_last_epoch"),
-        "epsilon": m["epsilon"], "training_seconds": m["training_seconds_total"],
-        "fit_seconds": round(fit_s, 1), "sample_seconds": round(sample_s, 1),
-        "load_before": round(load0, 2), "load_after": round(os.getloadavg()[0], 2),
-    }  # fmt: skip
+        "epochs": m["epochs"],
+        "stop_reason": m["stop_reason"],
+        "undertrained": m.get("undertrained"),
+        "val_loss": m["val_loss"],
+        "val_loss_change_last_epoch": m.get("val_loss_change_last_epoch"),
+        "epsilon": m["epsilon"],
+        "training_seconds": m["training_seconds_total"],
+        "fit_seconds": round(fit_s, 1),
+        "sample_seconds": round(sample_s, 1),
+        "load_before": round(load0, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+    }
     if with_qa:
         row["qa_accuracy"] = qa_accuracy(syn, train, holdout, qa_cfg)
     row["curve"] = curve
@@ -150,8 +186,9 @@ def main() -> int:
                 r = run_one(train, holdout, schema, s, int(cfg.get("seed", 0)), args.threads, args.qa, cfg["qa"])
                 r = {"setting": name, "rows": s.get("max_sample_size") or len(train), "max_epochs": ep, **r}
                 print({k: v for k, v in r.items() if k != "curve"}, flush=True)
-                print("    val_loss per epoch:", [(c["epoch"], round(c["val_loss"], 3)) for c in r["curve"]],
-                      flush=True)  # fmt: skip
+                print(
+                    "    val_loss per epoch:", [(c["epoch"], round(c["val_loss"], 3)) for c in r["curve"]], flush=True
+                )
                 rows_out.append(r)
                 (work / "curves.json").write_text(json.dumps(rows_out, indent=1))
     df = pd.DataFrame([{k: v for k, v in r.items() if k != "curve"} for r in rows_out])

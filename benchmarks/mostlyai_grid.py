@@ -74,15 +74,29 @@ def main() -> int:
     load_before = os.getloadavg()
     # Data preparation first, so the timed run is only the generator jobs.
     prep = [f"results/{ds}/data/train.parquet" for ds in cfg["datasets"]]
-    base = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(work),
-            "--configfile", str(work / "config.yaml"), "--cores", str(args.cores)]  # fmt: skip
+    base = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(work),
+        "--configfile",
+        str(work / "config.yaml"),
+        "--cores",
+        str(args.cores),
+    ]
     # Job scripts must import this checkout's package, not another pip-installed one.
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     subprocess.run([*base, *prep], check=True, capture_output=True, env=env)
     t0 = time.perf_counter()
     # Only the generator jobs: no EDA, utility or report jobs in the timed run.
-    cells = [f"results/{ds}/mostlyai/{name}/metrics.json" for ds, d in cfg["datasets"].items()
-             for name in d["generators"]["mostlyai"]]  # fmt: skip
+    cells = [
+        f"results/{ds}/mostlyai/{name}/metrics.json"
+        for ds, d in cfg["datasets"].items()
+        for name in d["generators"]["mostlyai"]
+    ]
     cmd = [*base, "--forcerun", "synthesize_mostlyai", "--keep-going", *cells]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     total = time.perf_counter() - t0
@@ -101,9 +115,28 @@ def main() -> int:
         table = comparison_table(metrics)
         print(comparison_markdown(table, ds))
         for m in metrics:
-            rows.append({"dataset": ds, **{c: m.get(c) for c in ("setting", "runtime_seconds", "fit_seconds",
-                         "sample_seconds", "training_seconds", "accuracy", "epsilon", "delta", "epochs",
-                         "stop_reason", "train_rows", "rows")}})  # fmt: skip
+            rows.append(
+                {
+                    "dataset": ds,
+                    **{
+                        c: m.get(c)
+                        for c in (
+                            "setting",
+                            "runtime_seconds",
+                            "fit_seconds",
+                            "sample_seconds",
+                            "training_seconds",
+                            "accuracy",
+                            "epsilon",
+                            "delta",
+                            "epochs",
+                            "stop_reason",
+                            "train_rows",
+                            "rows",
+                        )
+                    },
+                }
+            )
     df = pd.DataFrame(rows)
     out = Path(args.out) if args.out else work / "mostlyai_grid.csv"
     df.to_csv(out, index=False)

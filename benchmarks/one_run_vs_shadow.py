@@ -27,17 +27,26 @@ from privsynth.audit import shadow as shadow_audit  # noqa: E402
 from privsynth.audit.one_run import OneRunProtocol  # noqa: E402
 from privsynth.audit.threat_model import AuditProtocol  # noqa: E402
 
-MOSTLYAI = {"max_training_time": 0.2, "max_sample_size": 5000, "sample_size": 5000, "model_report": False,
-            "differential_privacy": {"noise_multiplier": 1.5, "max_grad_norm": 1.0, "delta": 1e-5,
-                                     "max_epsilon": None}}  # fmt: skip
+MOSTLYAI = {
+    "max_training_time": 0.2,
+    "max_sample_size": 5000,
+    "sample_size": 5000,
+    "model_report": False,
+    "differential_privacy": {"noise_multiplier": 1.5, "max_grad_norm": 1.0, "delta": 1e-5, "max_epsilon": None},
+}
 
 
 def prepare(census: str, d: Path) -> None:
     if (d / "train.parquet").is_file():
         return
     datasets.fetch(str(d / "raw.parquet"), {"dataset": "census", "source": {"kind": "census", "path": census}})
-    datasets.prepare(str(d / "raw.parquet"), str(d / "train.parquet"), str(d / "holdout.parquet"), str(d / "schema.json"),
-                 {"dataset": "census", "split": {"holdout_fraction": 0.2, "seed": 42}})  # fmt: skip
+    datasets.prepare(
+        str(d / "raw.parquet"),
+        str(d / "train.parquet"),
+        str(d / "holdout.parquet"),
+        str(d / "schema.json"),
+        {"dataset": "census", "split": {"holdout_fraction": 0.2, "seed": 42}},
+    )
 
 
 def one_run(d: Path, gen: str, setting: str, settings: dict, cfg: dict, cap: int | None = None) -> dict:
@@ -47,23 +56,53 @@ def one_run(d: Path, gen: str, setting: str, settings: dict, cfg: dict, cap: int
     c.mkdir(exist_ok=True)
     canary.canaries(str(d / "train.parquet"), str(d / "schema.json"), str(c / "canaries.parquet"), p.canary_slice())
     key = {"dataset": "census", "generator": gen, "setting": setting}
-    canary.audit_train(str(d / "train.parquet"), str(c / "canaries.parquet"), str(c / "train.parquet"),
-                             str(c / "train.json"), {**key, "cap": cap, "seed": p.seed})  # fmt: skip
+    canary.audit_train(
+        str(d / "train.parquet"),
+        str(c / "canaries.parquet"),
+        str(c / "train.parquet"),
+        str(c / "train.json"),
+        {**key, "cap": cap, "seed": p.seed},
+    )
     settings = {k: (str(c / "canaries.parquet") if v == "<canaries>" else v) for k, v in settings.items()}
     t1 = time.perf_counter()
-    synthesize.synthesize(str(c / "train.parquet"), str(d / "schema.json"), str(c / "synthetic.parquet"),
-                    str(c / "metrics.json"), {**key, "settings": settings, "seed": 0}, workdir=str(c / "work"),
-                    threads=2)  # fmt: skip
+    synthesize.synthesize(
+        str(c / "train.parquet"),
+        str(d / "schema.json"),
+        str(c / "synthetic.parquet"),
+        str(c / "metrics.json"),
+        {**key, "settings": settings, "seed": 0},
+        workdir=str(c / "work"),
+        threads=2,
+    )
     fit_s = time.perf_counter() - t1
-    r = canary.attack(str(d / "train.parquet"), str(d / "schema.json"), str(d / "holdout.parquet"),
-                            str(c / "canaries.parquet"), str(c / "train.parquet"), str(c / "train.json"),
-                            str(c / "synthetic.parquet"), str(c / "metrics.json"), str(c / "one_run.json"),
-                            str(c / "scores.parquet"), str(c / "summary.json"),
-                            {**key, "audit_run": "separate fit", **p.attack_slice()})  # fmt: skip
-    return {"audit": "one-run", "cell": f"{gen}/{setting}", "m": p.m, "eps_lb": r["epsilon_lb"],
-            "ceiling": r["ceiling"], "correct": f"{r['correct']}/{r['guesses']}", "auc": r["auc"]["value"],
-            "auc_ci": [r["auc"]["ci_low"], r["auc"]["ci_high"]], "fit_epsilon": r["audit_fit"]["epsilon_accountant"],
-            "fits": 1, "fit_seconds": round(fit_s, 1), "wall_seconds": round(time.perf_counter() - t0, 1)}  # fmt: skip
+    r = canary.attack(
+        str(d / "train.parquet"),
+        str(d / "schema.json"),
+        str(d / "holdout.parquet"),
+        str(c / "canaries.parquet"),
+        str(c / "train.parquet"),
+        str(c / "train.json"),
+        str(c / "synthetic.parquet"),
+        str(c / "metrics.json"),
+        str(c / "one_run.json"),
+        str(c / "scores.parquet"),
+        str(c / "summary.json"),
+        {**key, "audit_run": "separate fit", **p.attack_slice()},
+    )
+    return {
+        "audit": "one-run",
+        "cell": f"{gen}/{setting}",
+        "m": p.m,
+        "eps_lb": r["epsilon_lb"],
+        "ceiling": r["ceiling"],
+        "correct": f"{r['correct']}/{r['guesses']}",
+        "auc": r["auc"]["value"],
+        "auc_ci": [r["auc"]["ci_low"], r["auc"]["ci_high"]],
+        "fit_epsilon": r["audit_fit"]["epsilon_accountant"],
+        "fits": 1,
+        "fit_seconds": round(fit_s, 1),
+        "wall_seconds": round(time.perf_counter() - t0, 1),
+    }
 
 
 def shadow(d: Path, gen: str, setting: str, settings: dict, proto: dict) -> dict:
@@ -77,18 +116,41 @@ def shadow(d: Path, gen: str, setting: str, settings: dict, proto: dict) -> dict
     t1 = time.perf_counter()
     for b in range(p.n_batches):
         out = str(c / f"batch_{b}.parquet")
-        shadow_audit.fit_batch(str(d / "train.parquet"), str(d / "schema.json"), sets, out,
-                              {"generator": gen, "setting": setting, "settings": settings, "sets": p.batch_sets(b),
-                               "m": p.sample_size}, threads=2)  # fmt: skip
+        shadow_audit.fit_batch(
+            str(d / "train.parquet"),
+            str(d / "schema.json"),
+            sets,
+            out,
+            {"generator": gen, "setting": setting, "settings": settings, "sets": p.batch_sets(b), "m": p.sample_size},
+            threads=2,
+        )
         batches.append(out)
     fit_s = time.perf_counter() - t1
-    r = shadow_audit.attack(str(d / "train.parquet"), str(d / "schema.json"), sets, targets, pools, batches, None,
-                           str(c / "audit.json"), str(c / "scores.parquet"), str(c / "roc.png"), str(c / "summary.json"),
-                           {"dataset": "census", "generator": gen, "setting": setting, **p.attack_slice()}, threads=2)  # fmt: skip
+    r = shadow_audit.attack(
+        str(d / "train.parquet"),
+        str(d / "schema.json"),
+        sets,
+        targets,
+        pools,
+        batches,
+        None,
+        str(c / "audit.json"),
+        str(c / "scores.parquet"),
+        str(c / "roc.png"),
+        str(c / "summary.json"),
+        {"dataset": "census", "generator": gen, "setting": setting, **p.attack_slice()},
+        threads=2,
+    )
     w = r["aggregate"]["worst"]
-    return {"audit": f"shadow ({p.n_shadow}+{p.n_eval} pairs, n={p.n})", "cell": f"{gen}/{setting}",
-            "eps_lb": w["epsilon_lb"]["value"], "auc": w["auc"]["value"], "fits": p.n_sets,
-            "fit_seconds": round(fit_s, 1), "wall_seconds": round(time.perf_counter() - t0, 1)}  # fmt: skip
+    return {
+        "audit": f"shadow ({p.n_shadow}+{p.n_eval} pairs, n={p.n})",
+        "cell": f"{gen}/{setting}",
+        "eps_lb": w["epsilon_lb"]["value"],
+        "auc": w["auc"]["value"],
+        "fits": p.n_sets,
+        "fit_seconds": round(fit_s, 1),
+        "wall_seconds": round(time.perf_counter() - t0, 1),
+    }
 
 
 def main() -> None:
@@ -136,8 +198,10 @@ def main() -> None:
     (d / "results.json").write_text(json.dumps(rows, indent=2))
     print("\n| audit | cell | eps_lb | AUC | fits | fit s | wall s |\n|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['audit']} | {r['cell']} | {r['eps_lb']:.3f} | {r['auc']:.3f} | {r['fits']} | "
-              f"{r['fit_seconds']} | {r['wall_seconds']} |")  # fmt: skip
+        print(
+            f"| {r['audit']} | {r['cell']} | {r['eps_lb']:.3f} | {r['auc']:.3f} | {r['fits']} | "
+            f"{r['fit_seconds']} | {r['wall_seconds']} |"
+        )
 
 
 if __name__ == "__main__":

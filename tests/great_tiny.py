@@ -61,9 +61,14 @@ def build_tiny_model(
     bpe.train_from_iterator(texts, vocab_size=400, min_frequency=2, special_tokens=[EOS], show_progress=False)
     tok = PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, bos_token=EOS, eos_token=EOS, unk_token=EOS)
     cfg = GPT2Config(
-        vocab_size=len(tok), n_positions=n_positions, n_embd=64, n_layer=2, n_head=2,
-        bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id,
-    )  # fmt: skip
+        vocab_size=len(tok),
+        n_positions=n_positions,
+        n_embd=64,
+        n_layer=2,
+        n_head=2,
+        bos_token_id=tok.eos_token_id,
+        eos_token_id=tok.eos_token_id,
+    )
     model = GPT2LMHeadModel(cfg)
     if pretrain_steps:
         enc = [tok(t)["input_ids"] for t in texts]

@@ -28,8 +28,19 @@ def test_defaults_come_from_config_schema() -> None:
     p = AuditProtocol.from_config({})
     targets = {k: v["default"] for k, v in schema["targets"]["properties"].items()}
     assert (p.outliers, p.random, list(p.ids)) == (targets["outliers"], targets["random"], targets["ids"])
-    for key in ("enabled", "generators", "n", "m", "n_shadow", "n_eval", "seed", "attacks", "attack_options",
-                "batch_size", "confidence"):  # fmt: skip
+    for key in (
+        "enabled",
+        "generators",
+        "n",
+        "m",
+        "n_shadow",
+        "n_eval",
+        "seed",
+        "attacks",
+        "attack_options",
+        "batch_size",
+        "confidence",
+    ):
         assert getattr(p, key) == schema[key]["default"], key
     # A partial block (a job's slice) keeps its keys and gets the schema's for the rest, nested ones too.
     q = AuditProtocol.from_config({"n": 50, "targets": {"random": 3}})
@@ -143,16 +154,26 @@ def test_failing_generator_names_the_shadow_set(tmp_path: Path) -> None:
     missing = str(tmp_path / "missing.parquet")
     job = {"generator": "holdout", "setting": "x", "settings": {"path": missing}, "sets": [4], "m": 20}
     with pytest.raises(Exception, match="reference file not found"):
-        shadow.fit_batch(str(tmp_path / "train.parquet"), str(tmp_path / "schema.json"),
-                         str(tmp_path / "sets.parquet"), str(tmp_path / "b.parquet"), job)  # fmt: skip
+        shadow.fit_batch(
+            str(tmp_path / "train.parquet"),
+            str(tmp_path / "schema.json"),
+            str(tmp_path / "sets.parquet"),
+            str(tmp_path / "b.parquet"),
+            job,
+        )
     assert not (tmp_path / "b.parquet").exists()
     # A generator returning out-of-schema rows is caught with the set ids.
     bad = df.assign(b="nonsense")
     write_parquet(bad, tmp_path / "bad.parquet")
     job["settings"] = {"path": str(tmp_path / "bad.parquet")}
     with pytest.raises(GeneratorError, match=r"violating the schema on shadow sets \[4\]"):
-        shadow.fit_batch(str(tmp_path / "train.parquet"), str(tmp_path / "schema.json"),
-                         str(tmp_path / "sets.parquet"), str(tmp_path / "b.parquet"), job)  # fmt: skip
+        shadow.fit_batch(
+            str(tmp_path / "train.parquet"),
+            str(tmp_path / "schema.json"),
+            str(tmp_path / "sets.parquet"),
+            str(tmp_path / "b.parquet"),
+            job,
+        )
 
 
 # --- controls through the real workflow ---------------------------------------------
@@ -201,8 +222,13 @@ def test_audit_controls_and_determinism(census_path: Path, snakemake_runner, tmp
     assert [t["row_id"] for t in neg["targets"]] == [t["row_id"] for t in copy["targets"]]
 
     summary = pd.read_csv(tmp_path / "results/summary.csv").set_index("generator")
-    for col in ["audit_auc_worst", "audit_tpr_at_1pct_fpr_worst", "audit_epsilon_lb_worst",
-                "audit_auc_mean", "audit_epsilon_lb_mean"]:  # fmt: skip
+    for col in [
+        "audit_auc_worst",
+        "audit_tpr_at_1pct_fpr_worst",
+        "audit_epsilon_lb_worst",
+        "audit_auc_mean",
+        "audit_epsilon_lb_mean",
+    ]:
         assert col in summary.columns
     assert summary.loc["copy", "audit_auc_worst"] == pytest.approx(1.0)
     assert summary.loc["holdout", "audit_epsilon_lb_worst"] == 0

@@ -102,8 +102,12 @@ def test_each_shadow_fit_records_its_own_epsilon_and_a_crash_resumes(tmp_path: P
     assert acc["delta"] == 1e-5
     warn = shadow.release_warnings(job, 50, 3, 400, fits, 20)
     assert len(warn) == 2 and "47-50 rows, the release on 400" in warn[0] and "m = 20" in warn[1]
-    assert shadow.release_warnings({"settings": {"max_sample_size": 50, "sample_size": 20}}, 50, 0, 400,
-                                   [{"training_rows": 50}], 20) == []  # fmt: skip
+    assert (
+        shadow.release_warnings(
+            {"settings": {"max_sample_size": 50, "sample_size": 20}}, 50, 0, 400, [{"training_rows": 50}], 20
+        )
+        == []
+    )
 
 
 # --- 2. held-out shadow scores must not learn from the pair partner ---------------------
@@ -139,8 +143,9 @@ def test_every_statement_is_counted_and_auc_interval_never_collapses() -> None:
     mia = TargetedMIA.sample(df, infer_schema(df), p)
     sets = _sets_of(df, list(mia.sets["rows"]), 30)
     attacks = make_attacks(["closest_distance", "exact_match"], {}, "t")
-    res = report.run_attacks(mia, mia.knowledge(df, infer_schema(df), 40, 40), sets, attacks,
-                             mia.sets["set_id"].to_numpy(), 0.95)  # fmt: skip
+    res = report.run_attacks(
+        mia, mia.knowledge(df, infer_schema(df), 40, 40), sets, attacks, mia.sets["set_id"].to_numpy(), 0.95
+    )
     assert res.statements == 4 * 3 * 2 and res.alpha == pytest.approx(0.05 / 24)
     # copy + exact match finds every target: AUC 1, but the interval is not [1, 1].
     perfect = res.results[res.results["auc"] == 1.0]
@@ -195,10 +200,32 @@ def test_tpr_at_low_fpr_is_na_without_enough_negatives_and_uses_shadow_threshold
 def test_worst_target_uses_the_attack_chosen_on_shadow_data() -> None:
     rows = []
     for t in (1, 2):
-        rows.append({"target": t, "selection": "random", "attack": "a", "auc": 0.55, "shadow_auc": 0.9,
-                     "shadow_epsilon_lb": 0.5, "epsilon_lb": 0.1, "auc_ci_low": 0.3, "auc_ci_high": 0.8})  # fmt: skip
-        rows.append({"target": t, "selection": "random", "attack": "b", "auc": 0.75, "shadow_auc": 0.5,
-                     "shadow_epsilon_lb": 0.0, "epsilon_lb": 0.3, "auc_ci_low": 0.4, "auc_ci_high": 0.9})  # fmt: skip
+        rows.append(
+            {
+                "target": t,
+                "selection": "random",
+                "attack": "a",
+                "auc": 0.55,
+                "shadow_auc": 0.9,
+                "shadow_epsilon_lb": 0.5,
+                "epsilon_lb": 0.1,
+                "auc_ci_low": 0.3,
+                "auc_ci_high": 0.8,
+            }
+        )
+        rows.append(
+            {
+                "target": t,
+                "selection": "random",
+                "attack": "b",
+                "auc": 0.75,
+                "shadow_auc": 0.5,
+                "shadow_epsilon_lb": 0.0,
+                "epsilon_lb": 0.3,
+                "auc_ci_low": 0.4,
+                "auc_ci_high": 0.9,
+            }
+        )
     res = pd.DataFrame(rows)
     for m in report.METRICS:
         res[m] = res.get(m, 0.0)
@@ -240,8 +267,12 @@ def test_audit_seed_drives_the_forest_and_rules_use_midpoints_both_ways() -> Non
     enc = Encoder(infer_schema(pd.DataFrame({"u": [0.0, 1.0], "v": [0.0, 1.0]})))
     sets = SyntheticSets(num, np.zeros((40, 10, 0), dtype=np.int32), enc)
     lab, pairs = rng.integers(0, 2, (40, 1)).astype(np.int8), np.repeat(np.arange(20), 2)
-    held = [make_attacks(["groundhog"], {}, "t", seed=sd)[0].fit_heldout(sets, np.arange(40), lab, pairs,
-            report._fold_of(pairs, sd)) for sd in (0, 0, 1)]  # fmt: skip
+    held = [
+        make_attacks(["groundhog"], {}, "t", seed=sd)[0].fit_heldout(
+            sets, np.arange(40), lab, pairs, report._fold_of(pairs, sd)
+        )
+        for sd in (0, 0, 1)
+    ]
     assert np.array_equal(held[0], held[1]) and not np.array_equal(held[0], held[2])
 
 

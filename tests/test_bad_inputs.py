@@ -65,34 +65,72 @@ WDBC = "datasets/wdbc"
 # --- config (items 10, 11, 12) -----------------------------------------------------------
 
 CONFIG_ROWS = [
-    ("unknown top-level key", _set("bogus", 1), "bogus: Additional properties are not allowed ('bogus' was unexpected)"),
-    ("unknown nested key", _set(f"{WDBC}/split", {"holdout": 0.3}),
-     "datasets.wdbc.split.holdout: Additional properties are not allowed ('holdout' was unexpected)"),
+    (
+        "unknown top-level key",
+        _set("bogus", 1),
+        "bogus: Additional properties are not allowed ('bogus' was unexpected)",
+    ),
+    (
+        "unknown nested key",
+        _set(f"{WDBC}/split", {"holdout": 0.3}),
+        "datasets.wdbc.split.holdout: Additional properties are not allowed ('holdout' was unexpected)",
+    ),
     ("wrong type", _set("seed", "x"), "seed: 'x' is not of type 'integer'"),
-    ("out of range", _set(f"{WDBC}/split", {"holdout_fraction": 2}),
-     "datasets.wdbc.split.holdout_fraction: 2 is greater than or equal to the maximum of 1"),
+    (
+        "out of range",
+        _set(f"{WDBC}/split", {"holdout_fraction": 2}),
+        "datasets.wdbc.split.holdout_fraction: 2 is greater than or equal to the maximum of 1",
+    ),
     ("missing source", _set(f"{WDBC}/source", _DELETE), "datasets.wdbc.source: 'source' is a required property"),
-    ("unknown source kind", _set(f"{WDBC}/source", {"kind": "xls"}),
-     "datasets.wdbc.source.kind: 'xls' is not one of ['census', 'wdbc', 'csv']"),
-    ("bad dataset name", _set("datasets/bad name", {"source": {"kind": "wdbc"}}),
-     "datasets.bad name: 'bad name' does not match '^[A-Za-z0-9][A-Za-z0-9_.-]*$'"),
+    (
+        "unknown source kind",
+        _set(f"{WDBC}/source", {"kind": "xls"}),
+        "datasets.wdbc.source.kind: 'xls' is not one of ['census', 'wdbc', 'csv']",
+    ),
+    (
+        "bad dataset name",
+        _set("datasets/bad name", {"source": {"kind": "wdbc"}}),
+        "datasets.bad name: 'bad name' does not match '^[A-Za-z0-9][A-Za-z0-9_.-]*$'",
+    ),
     ("no datasets at all", _set("datasets", {}), "datasets: {} should be non-empty"),
-    ("dataset named like the summary", _set("datasets/summary.csv", {"source": {"kind": "wdbc"}}),
-     "datasets.summary.csv: the name is reserved (results/summary.csv is the summary table); rename the dataset"),
-    ("dataset named like the report folder", _set("datasets/report", {"source": {"kind": "wdbc"}}),
-     "datasets.report: the name is reserved (results/report is the report folder); rename the dataset"),
-    ("setting named like the mostlyai comparison", _set(f"{WDBC}/generators/mostlyai", {"comparison.csv": {}}),
-     "datasets.wdbc.generators.mostlyai.comparison.csv: the name is reserved (results/wdbc/mostlyai/comparison.csv "
-     "is the mostlyai DP comparison table); rename the setting"),
-    ("unknown setting key", _set(f"{WDBC}/generators/copy/x", {"typo_key": 1}),
-     "datasets.wdbc.generators.copy.x.typo_key: Additional properties are not allowed ('typo_key' was unexpected)"),
-    ("noise_multiplier 0", _set(f"{WDBC}/generators/mostlyai", {"dp": {"differential_privacy": {"noise_multiplier": 0}}}),
-     "datasets.wdbc.generators.mostlyai.dp.differential_privacy.noise_multiplier: 0 is less than or equal to the "
-     "minimum of 0"),
-    ("audit names a missing cell while off", _set(f"{WDBC}/audit", {"enabled": False, "generators": ["marginals"]}),
-     "datasets.wdbc.audit.generators: 'marginals' is not in datasets.wdbc.generators (copy/default)"),
-    ("csv without a path", _set(f"{WDBC}/source", {"kind": "csv"}), "datasets.wdbc.source.path: required for kind 'csv'"),
-]  # fmt: skip
+    (
+        "dataset named like the summary",
+        _set("datasets/summary.csv", {"source": {"kind": "wdbc"}}),
+        "datasets.summary.csv: the name is reserved (results/summary.csv is the summary table); rename the dataset",
+    ),
+    (
+        "dataset named like the report folder",
+        _set("datasets/report", {"source": {"kind": "wdbc"}}),
+        "datasets.report: the name is reserved (results/report is the report folder); rename the dataset",
+    ),
+    (
+        "setting named like the mostlyai comparison",
+        _set(f"{WDBC}/generators/mostlyai", {"comparison.csv": {}}),
+        "datasets.wdbc.generators.mostlyai.comparison.csv: the name is reserved (results/wdbc/mostlyai/comparison.csv "
+        "is the mostlyai DP comparison table); rename the setting",
+    ),
+    (
+        "unknown setting key",
+        _set(f"{WDBC}/generators/copy/x", {"typo_key": 1}),
+        "datasets.wdbc.generators.copy.x.typo_key: Additional properties are not allowed ('typo_key' was unexpected)",
+    ),
+    (
+        "noise_multiplier 0",
+        _set(f"{WDBC}/generators/mostlyai", {"dp": {"differential_privacy": {"noise_multiplier": 0}}}),
+        "datasets.wdbc.generators.mostlyai.dp.differential_privacy.noise_multiplier: 0 is less than or equal to the "
+        "minimum of 0",
+    ),
+    (
+        "audit names a missing cell while off",
+        _set(f"{WDBC}/audit", {"enabled": False, "generators": ["marginals"]}),
+        "datasets.wdbc.audit.generators: 'marginals' is not in datasets.wdbc.generators (copy/default)",
+    ),
+    (
+        "csv without a path",
+        _set(f"{WDBC}/source", {"kind": "csv"}),
+        "datasets.wdbc.source.path: required for kind 'csv'",
+    ),
+]
 
 
 @pytest.mark.parametrize(("mutate", "message"), [r[1:] for r in CONFIG_ROWS], ids=[r[0] for r in CONFIG_ROWS])
@@ -130,23 +168,42 @@ datasets:
         other: {}
 """
 FILE_ROWS = [
-    ("duplicate key", DUPLICATE,
-     "datasets.wdbc.generators.copy: duplicate key in {f} line 7 (first on line 5); YAML would silently keep only "
-     "the last one: merge the two or rename one"),
-    ("duplicate top-level key", "seed: 1\ndatasets: {wdbc: {source: {kind: wdbc}}}\nseed: 2\n",
-     "seed: duplicate key in {f} line 3 (first on line 1); YAML would silently keep only the last one: merge the two "
-     "or rename one"),
-    ("unclosed flow mapping", "datasets:\n  wdbc: {source: {kind: wdbc}\n",
-     "{f}:3:1: YAML syntax error: expected ',' or '}}', but got '<stream end>' (while parsing a flow mapping on "
-     "line 2); fix the file there"),
-    ("tab indentation", "datasets:\n  wdbc:\n\tsource: {kind: wdbc}\n",
-     "{f}:3:1: YAML syntax error: found character '\\t' that cannot start any token; fix the file there"),
-    ("no datasets in a --configfile", "seed: 3\n",
-     "datasets: missing in {f}; a --configfile replaces config/config.yaml instead of being merged into it, so it "
-     "must list the datasets to run (copy them from config/config.yaml)"),
+    (
+        "duplicate key",
+        DUPLICATE,
+        "datasets.wdbc.generators.copy: duplicate key in {f} line 7 (first on line 5); YAML would silently keep only "
+        "the last one: merge the two or rename one",
+    ),
+    (
+        "duplicate top-level key",
+        "seed: 1\ndatasets: {wdbc: {source: {kind: wdbc}}}\nseed: 2\n",
+        "seed: duplicate key in {f} line 3 (first on line 1); YAML would silently keep only the last one: merge the two "
+        "or rename one",
+    ),
+    (
+        "unclosed flow mapping",
+        "datasets:\n  wdbc: {source: {kind: wdbc}\n",
+        "{f}:3:1: YAML syntax error: expected ',' or '}}', but got '<stream end>' (while parsing a flow mapping on "
+        "line 2); fix the file there",
+    ),
+    (
+        "tab indentation",
+        "datasets:\n  wdbc:\n\tsource: {kind: wdbc}\n",
+        "{f}:3:1: YAML syntax error: found character '\\t' that cannot start any token; fix the file there",
+    ),
+    (
+        "no datasets in a --configfile",
+        "seed: 3\n",
+        "datasets: missing in {f}; a --configfile replaces config/config.yaml instead of being merged into it, so it "
+        "must list the datasets to run (copy them from config/config.yaml)",
+    ),
     ("not a mapping", "- a\n- b\n", "config file {f}: the top level must be a mapping of keys, not list"),
-    ("not UTF-8", b"seed: 1\n# caf\xe9\n", "config file {f} is not UTF-8 text (byte 0xe9 at offset 13); save it as UTF-8"),
-]  # fmt: skip
+    (
+        "not UTF-8",
+        b"seed: 1\n# caf\xe9\n",
+        "config file {f} is not UTF-8 text (byte 0xe9 at offset 13); save it as UTF-8",
+    ),
+]
 
 
 @pytest.mark.parametrize(("text", "message"), [r[1:] for r in FILE_ROWS], ids=[r[0] for r in FILE_ROWS])
@@ -254,14 +311,16 @@ def _fetch_row(make: Callable[[Path], Path], extra: dict[str, Any] | None = None
 
 
 def _raw_frame(n: int = 200) -> pd.DataFrame:
-    return pd.DataFrame({
-        "age": [20 + i % 50 for i in range(n)],
-        "job": [["a", "b", "c"][i % 3] for i in range(n)],
-        "label": [["yes", "no"][i % 2] for i in range(n)],
-        "email": [f"person{i}@example.org" for i in range(n)],
-        "score": [i / 7 for i in range(n)],
-        "const": ["x"] * n,
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "age": [20 + i % 50 for i in range(n)],
+            "job": [["a", "b", "c"][i % 3] for i in range(n)],
+            "label": [["yes", "no"][i % 2] for i in range(n)],
+            "email": [f"person{i}@example.org" for i in range(n)],
+            "score": [i / 7 for i in range(n)],
+            "const": ["x"] * n,
+        }
+    )
 
 
 def _prepare_row(target: str | None, schema: dict[str, Any] | None = None, drop_email: bool = True):
@@ -271,8 +330,13 @@ def _prepare_row(target: str | None, schema: dict[str, Any] | None = None, drop_
         sch = copy.deepcopy(schema or {})
         if drop_email:
             sch.setdefault("drop", []).append("email")
-        job = {"dataset": "t", "split": {"holdout_fraction": 0.2, "seed": 42}, "max_rows": None, "schema": sch,
-               "target": target}  # fmt: skip
+        job = {
+            "dataset": "t",
+            "split": {"holdout_fraction": 0.2, "seed": 42},
+            "max_rows": None,
+            "schema": sch,
+            "target": target,
+        }
         outs = [tmp / "out" / n for n in ("train.parquet", "holdout.parquet", "schema.json")]
         return (lambda: datasets.prepare(str(raw), *map(str, outs), job)), outs, raw
 
@@ -280,39 +344,75 @@ def _prepare_row(target: str | None, schema: dict[str, Any] | None = None, drop_
 
 
 DATA_ROWS = [
-    ("non-UTF-8 CSV", _fetch_row(lambda t: _csv(t, b"name,n\nJos\xe9,1\n")),
-     "{src}: not utf-8 text (byte 0xe9); set datasets.t.source.encoding to the file's encoding "
-     "(e.g. latin-1 or cp1252)"),
-    ("unknown encoding", _fetch_row(lambda t: _csv(t, "a,b\n1,2\n"), {"encoding": "klingon"}),
-     "datasets.t.source.encoding: unknown encoding 'klingon' (e.g. utf-8, latin-1, cp1252)"),
-    ("truncated gzip, checksum matches", _fetch_row(_truncated_gzip, checksum=True),
-     "{src}: the compressed file is truncated or corrupt (Compressed file ended before the end-of-stream marker was "
-     "reached); its checksum matched datasets.t.source.sha256, so that checksum is of the damaged file too; download "
-     "a fresh copy"),
-    ("header-only CSV", _fetch_row(lambda t: _csv(t, "age,job,label\n")),
-     "{src}: a header (3 columns) but no data rows; point datasets.t.source.path at a file with data"),
-    ("empty file", _fetch_row(lambda t: _csv(t, "")),
-     "{src}: the file is empty; point datasets.t.source.path at the data"),
-    ("identifier column", _prepare_row("label", drop_email=False),
-     "column 'email' looks like an identifier (160 distinct values in 160 training rows): generators would copy its "
-     "real values into the synthetic data; remove it with datasets.t.schema.drop: [email], or keep it as a category "
-     "with an explicit datasets.t.schema.overrides.email (e.g. {{type: finite}})"),
-    ("drop names a missing column", _prepare_row("label", {"drop": ["nope"]}),
-     "datasets.t.schema.drop: no column 'nope' in the data (columns are: age, job, label, email, score, const)"),
-    ("override names a missing column", _prepare_row("label", {"overrides": {"nope": {"type": "finite"}}}),
-     "datasets.t.schema.overrides: no column 'nope' in the data (columns are: age, job, label, score, const)"),
-    ("drop removes the target", _prepare_row("label", {"drop": ["label"]}),
-     "datasets.t.schema.drop: 'label' is datasets.t.target; keep it or change the target"),
-    ("target absent", _prepare_row("income"),
-     "datasets.t.target: column 'income' is not in the data (columns: age, job, label, score, const); name one of "
-     "them or set it to null"),
-    ("target has one class", _prepare_row("const"),
-     "datasets.t.target: 'const' has a single value in the training split; ML utility needs at least two classes: "
-     "name another column or set it to null"),
-    ("target is continuous", _prepare_row("score"),
-     "datasets.t.target: 'score' has 160 distinct values; ML utility needs a class label (at most 50 classes): name "
-     "a label column or set it to null"),
-]  # fmt: skip
+    (
+        "non-UTF-8 CSV",
+        _fetch_row(lambda t: _csv(t, b"name,n\nJos\xe9,1\n")),
+        "{src}: not utf-8 text (byte 0xe9); set datasets.t.source.encoding to the file's encoding "
+        "(e.g. latin-1 or cp1252)",
+    ),
+    (
+        "unknown encoding",
+        _fetch_row(lambda t: _csv(t, "a,b\n1,2\n"), {"encoding": "klingon"}),
+        "datasets.t.source.encoding: unknown encoding 'klingon' (e.g. utf-8, latin-1, cp1252)",
+    ),
+    (
+        "truncated gzip, checksum matches",
+        _fetch_row(_truncated_gzip, checksum=True),
+        "{src}: the compressed file is truncated or corrupt (Compressed file ended before the end-of-stream marker was "
+        "reached); its checksum matched datasets.t.source.sha256, so that checksum is of the damaged file too; download "
+        "a fresh copy",
+    ),
+    (
+        "header-only CSV",
+        _fetch_row(lambda t: _csv(t, "age,job,label\n")),
+        "{src}: a header (3 columns) but no data rows; point datasets.t.source.path at a file with data",
+    ),
+    (
+        "empty file",
+        _fetch_row(lambda t: _csv(t, "")),
+        "{src}: the file is empty; point datasets.t.source.path at the data",
+    ),
+    (
+        "identifier column",
+        _prepare_row("label", drop_email=False),
+        "column 'email' looks like an identifier (160 distinct values in 160 training rows): generators would copy its "
+        "real values into the synthetic data; remove it with datasets.t.schema.drop: [email], or keep it as a category "
+        "with an explicit datasets.t.schema.overrides.email (e.g. {{type: finite}})",
+    ),
+    (
+        "drop names a missing column",
+        _prepare_row("label", {"drop": ["nope"]}),
+        "datasets.t.schema.drop: no column 'nope' in the data (columns are: age, job, label, email, score, const)",
+    ),
+    (
+        "override names a missing column",
+        _prepare_row("label", {"overrides": {"nope": {"type": "finite"}}}),
+        "datasets.t.schema.overrides: no column 'nope' in the data (columns are: age, job, label, score, const)",
+    ),
+    (
+        "drop removes the target",
+        _prepare_row("label", {"drop": ["label"]}),
+        "datasets.t.schema.drop: 'label' is datasets.t.target; keep it or change the target",
+    ),
+    (
+        "target absent",
+        _prepare_row("income"),
+        "datasets.t.target: column 'income' is not in the data (columns: age, job, label, score, const); name one of "
+        "them or set it to null",
+    ),
+    (
+        "target has one class",
+        _prepare_row("const"),
+        "datasets.t.target: 'const' has a single value in the training split; ML utility needs at least two classes: "
+        "name another column or set it to null",
+    ),
+    (
+        "target is continuous",
+        _prepare_row("score"),
+        "datasets.t.target: 'score' has 160 distinct values; ML utility needs a class label (at most 50 classes): name "
+        "a label column or set it to null",
+    ),
+]
 
 
 @pytest.mark.parametrize(("make", "message"), [r[1:] for r in DATA_ROWS], ids=[r[0] for r in DATA_ROWS])
@@ -346,8 +446,9 @@ def test_failed_job_logs_the_line_and_is_redone_next_run(tmp_path: Path) -> None
 
     csv = tmp_path / "people.csv"
     _raw_frame().to_csv(csv, index=False)
-    cfg = tiny_config(people={"source": {"kind": "csv", "path": str(csv)}, "target": "label",
-                              "generators": {"copy": {"default": {}}}})  # fmt: skip
+    cfg = tiny_config(
+        people={"source": {"kind": "csv", "path": str(csv)}, "target": "label", "generators": {"copy": {"default": {}}}}
+    )
     proc = run_snakemake(tmp_path, cfg, "--until", "prepare_data", check=False)
     assert proc.returncode != 0
     last = (tmp_path / "results/logs/prepare_data/people.log").read_text().strip().splitlines()[-1]

@@ -28,12 +28,22 @@ def open_offline(chromium: str, page: Path, tmp: Path) -> tuple[str, list[str]]:
     """Load ``page`` in headless Chromium without network; return its DOM and the remote URLs it requested."""
     netlog = tmp / f"{page.stem}.netlog.json"
     cmd = [
-        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", f"--user-data-dir={tmp / ('profile-' + page.stem)}",
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        f"--user-data-dir={tmp / ('profile-' + page.stem)}",
         # No name resolves and every connection goes to a closed local port.
-        "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9",
-        f"--log-net-log={netlog}", "--virtual-time-budget=20000", "--dump-dom", page.as_uri(),
-    ]  # fmt: skip
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--proxy-server=http://127.0.0.1:9",
+        f"--log-net-log={netlog}",
+        "--virtual-time-budget=20000",
+        "--dump-dom",
+        page.as_uri(),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
     log = json.loads(netlog.read_text())
@@ -112,8 +122,9 @@ def test_cell_timeout_is_a_one_line_error_and_writes_nothing(wdbc_small, tmp_pat
 def test_chromium_check_detects_a_remote_script(chromium, tmp_path) -> None:
     # Negative control for the check above: a page needing a CDN is caught.
     page = tmp_path / "cdn.html"
-    page.write_text('<html><body><script src="https://cdn.example.org/plotly.min.js"></script>'
-                    '<div id="x">ok</div></body></html>')  # fmt: skip
+    page.write_text(
+        '<html><body><script src="https://cdn.example.org/plotly.min.js"></script>' '<div id="x">ok</div></body></html>'
+    )
     dom, remote = open_offline(chromium, page, tmp_path)
     assert remote == ["https://cdn.example.org/plotly.min.js"]
     assert 'id="x"' in dom
@@ -129,8 +140,13 @@ def _fake_synthetic(real: pd.DataFrame) -> pd.DataFrame:
 
 def test_comparison_page_draws_offline(wdbc_small, chromium, tmp_path) -> None:
     out = tmp_path / "compare.html"
-    res = eda.comparison_page(wdbc_small, _fake_synthetic(wdbc_small), out, title="wdbc: real vs synthetic",
-                              links={"real EDA": "../../data/eda.html"})  # fmt: skip
+    res = eda.comparison_page(
+        wdbc_small,
+        _fake_synthetic(wdbc_small),
+        out,
+        title="wdbc: real vs synthetic",
+        links={"real EDA": "../../data/eda.html"},
+    )
     html = out.read_text()
     assert eda.remote_references(html) == []
     assert res["tvd"]["mean radius"] > res["tvd"]["mean texture"]
@@ -214,8 +230,16 @@ def test_reports_share_one_kernel_and_each_stays_self_contained(wdbc_small, chro
 
 
 def test_synthetic_reports_use_the_lighter_sections() -> None:
-    cfg = {"eda": {"sections": ["overview", "pairplot"], "synthetic_sections": ["overview"], "wide_columns": 20,
-                   "wide_skip": [], "max_rows": None, "timeout": 60}}  # fmt: skip
+    cfg = {
+        "eda": {
+            "sections": ["overview", "pairplot"],
+            "synthetic_sections": ["overview"],
+            "wide_columns": 20,
+            "wide_skip": [],
+            "max_rows": None,
+            "timeout": 60,
+        }
+    }
     assert "synthetic_sections" not in eda.report_slice(cfg)  # the real report ignores them
     assert eda.synthetic_settings(eda.report_slice(cfg, synthetic=True))["sections"] == ["overview"]
     assert eda.synthetic_settings({"sections": ["pca"], "synthetic_sections": None})["sections"] == ["pca"]

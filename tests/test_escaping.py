@@ -35,8 +35,30 @@ PAYLOADS = [
     "<!--<img src=x onerror=pwned(11)>-->",
     "<<b>b</b>img src=x onerror=pwned(12)>",
 ]
-AWKWARD = [*PAYLOADS, "", " ", "&amp;", "a,b", 'quote"d', "new\nline", "tab\tx", "ünï©ødé", "\u2028", "NaN", "null",
-           "None", "0", "-1e309", "{{7*7}}", "${x}", "*emph* _u_ `c`", "# head", "| a | b |", "\\", "%s%n"]  # fmt: skip
+AWKWARD = [
+    *PAYLOADS,
+    "",
+    " ",
+    "&amp;",
+    "a,b",
+    'quote"d',
+    "new\nline",
+    "tab\tx",
+    "ünï©ødé",
+    "\u2028",
+    "NaN",
+    "null",
+    "None",
+    "0",
+    "-1e309",
+    "{{7*7}}",
+    "${x}",
+    "*emph* _u_ `c`",
+    "# head",
+    "| a | b |",
+    "\\",
+    "%s%n",
+]
 
 names = st.one_of(
     st.sampled_from(AWKWARD), st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
@@ -184,7 +206,7 @@ def test_report_index_escapes_strings_from_the_results(tmp_path: Path) -> None:
     (results / "toy/mostlyai").mkdir(parents=True)
     pd.DataFrame({"setting": PAYLOADS, "accuracy": [i / 20 for i in range(len(PAYLOADS))]}).to_csv(
         results / "toy/mostlyai/comparison.csv", index=False
-    )  # fmt: skip
+    )
     out = results / "report/index.html"
     report.render(pd.DataFrame(rows), results, out, {})
     page = assert_inert(out.read_text(encoding="utf-8"))
@@ -197,12 +219,14 @@ def test_edvart_report_escapes_names_and_labels(tmp_path: Path) -> None:
     """One edvart report (~30 s: it starts a Jupyter kernel) with every payload in names and labels."""
     rng = np.random.default_rng(0)
     n = 40
-    df = pd.DataFrame({
-        PAYLOADS[0]: rng.choice(PAYLOADS[1:5], n),
-        PAYLOADS[5]: rng.normal(size=n),
-        PAYLOADS[6]: rng.choice(PAYLOADS[7:], n),
-        PAYLOADS[1]: rng.integers(0, 9, n),
-    })  # fmt: skip
+    df = pd.DataFrame(
+        {
+            PAYLOADS[0]: rng.choice(PAYLOADS[1:5], n),
+            PAYLOADS[5]: rng.normal(size=n),
+            PAYLOADS[6]: rng.choice(PAYLOADS[7:], n),
+            PAYLOADS[1]: rng.integers(0, 9, n),
+        }
+    )
     out = tmp_path / "eda.html"
     sections = ["overview", "univariate", "contingency_tables", "parallel_categories"]
     eda.eda_report(df, out, {"sections": sections, "timeout": 600}, title="hostile")

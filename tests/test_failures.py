@@ -57,8 +57,13 @@ def test_one_exploding_cell_keeps_every_other_result(tmp_path, plugins):
 
     # The failed cell is retried, and only it (and what reads it).
     assert _planned(run_snakemake(tmp_path, cfg, "-n")) == {
-        "synthesize_plugin": 1, "utility": 1, "summary": 1, "report_plots": 1, "report": 1, "all": 1,
-    }  # fmt: skip
+        "synthesize_plugin": 1,
+        "utility": 1,
+        "summary": 1,
+        "report_plots": 1,
+        "report": 1,
+        "all": 1,
+    }
     # Once the full report exists the partial one goes.
     cfg["datasets"]["wdbc"]["generators"].pop("explode")
     run_snakemake(tmp_path, cfg)
@@ -160,12 +165,24 @@ def test_sigint_to_snakemake_keeps_the_jobs_that_finish(tmp_path, plugins):
     from conftest import REPO, write_config
 
     cfg = tiny_config(wdbc={**json.loads(json.dumps(WDBC)), "generators": {"sleepy": {"slow": {"seconds": 6}}}})
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "--cores", "2",
-           "--configfile", str(write_config(tmp_path, cfg))]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(tmp_path),
+        "--cores",
+        "2",
+        "--configfile",
+        str(write_config(tmp_path, cfg)),
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     log = tmp_path / "results/logs/synthesize/wdbc/sleepy/slow.log"
-    p = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                         start_new_session=True)  # fmt: skip
+    p = subprocess.Popen(
+        cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
     try:
         for _ in range(600):
             if log.is_file() and "fitting sleepy/slow" in log.read_text():
@@ -184,8 +201,12 @@ def test_sigint_to_snakemake_keeps_the_jobs_that_finish(tmp_path, plugins):
     assert not list((tmp_path / ".snakemake/incomplete").glob("*"))
     # Only what had not started yet is planned.
     assert _planned(run_snakemake(tmp_path, cfg, "-n")) == {
-        "utility": 1, "summary": 1, "report_plots": 1, "report": 1, "all": 1,
-    }  # fmt: skip
+        "utility": 1,
+        "summary": 1,
+        "report_plots": 1,
+        "report": 1,
+        "all": 1,
+    }
 
 
 def test_sigterm_and_sigint_end_the_job_with_an_error_line(tmp_path):
@@ -236,11 +257,13 @@ def test_failed_table_attaches_failures_to_the_cells_they_stopped(tmp_path):
         meta = {"dataset": ds, "generator": gen, "setting": setting, "seed": 0, "rows": 1}
         (d / "metrics.json").write_text(json.dumps(meta))
         if ds == "b":
-            (d / "utility.json").write_text(json.dumps({"dataset": ds, "generator": gen, "setting": setting,
-                                                        "utility_auc": 0.5}))  # fmt: skip
+            (d / "utility.json").write_text(
+                json.dumps({"dataset": ds, "generator": gen, "setting": setting, "utility_auc": 0.5})
+            )
     cells = [("a", "m", "x"), ("b", "m", "x")]
-    page = partial.write_partial(res, cells, qa=False,
-                                 extras_of=lambda k: [f"results/{k[0]}/{k[1]}/{k[2]}/utility.json"])  # fmt: skip
+    page = partial.write_partial(
+        res, cells, qa=False, extras_of=lambda k: [f"results/{k[0]}/{k[1]}/{k[2]}/utility.json"]
+    )
     assert page is not None
     failed = pd.read_csv(res / "partial/failed.csv").fillna("")
     assert failed[["dataset", "setting", "job", "cause"]].values.tolist() == [

@@ -40,10 +40,21 @@ def _gpu_check(tmp_path: Path, *args: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "HF_HUB_OFFLINE": "1"}
     out = tmp_path / "gpu_check.json"
     proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "gpu_check.py"), "--cpu", "--workdir", str(tmp_path / "w"),
-         "--out", str(out), *args],
-        capture_output=True, text=True, env=env, timeout=1200,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "gpu_check.py"),
+            "--cpu",
+            "--workdir",
+            str(tmp_path / "w"),
+            "--out",
+            str(out),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1200,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return json.loads(out.read_text())
 

@@ -130,7 +130,7 @@ def test_great_rule_samples_valid_rows_dp_and_fails_within_budget(
                         "sample_max_attempts": 1,
                     },
                     "budget": {**common, "epochs": 1, "sample_size": 500, "sample_time_budget_s": 0.001},
-                }  # fmt: skip
+                }
             },
         }
     )

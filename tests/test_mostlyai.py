@@ -91,8 +91,16 @@ def test_dry_run_requests_gpu_only_for_gpu_settings(tmp_path: Path) -> None:
 
 
 def _msg(epoch: float, ckpt: int, eps: float | None = None, t: float = 1.0) -> dict[str, Any]:
-    return {"epoch": epoch, "is_checkpoint": ckpt, "steps": int(epoch * 10), "trn_loss": 1.0,
-            "val_loss": 1.0, "total_time": t, "dp_eps": eps, "dp_delta": 1e-5 if eps else None}  # fmt: skip
+    return {
+        "epoch": epoch,
+        "is_checkpoint": ckpt,
+        "steps": int(epoch * 10),
+        "trn_loss": 1.0,
+        "val_loss": 1.0,
+        "total_time": t,
+        "dp_eps": eps,
+        "dp_delta": 1e-5 if eps else None,
+    }
 
 
 def test_training_summary_uses_last_checkpoint_and_names_the_stop_reason() -> None:
@@ -116,12 +124,26 @@ def _md_rows(md: str) -> list[list[str]]:
 
 def test_comparison_accuracy_is_the_sdks_when_its_report_ran_else_privsynths_qa() -> None:
     metrics = [
-        {"setting": "sdk", "accuracy": 0.9, "training_seconds": 12.0, "epochs": 14, "stop_reason": "converged",
-         "undertrained": False},
-        {"setting": "dp", "accuracy": None, "training_seconds": 30.0, "epsilon": 1.6, "delta": 1e-5,
-         "epochs": 5, "stop_reason": "max_epochs", "undertrained": False},
+        {
+            "setting": "sdk",
+            "accuracy": 0.9,
+            "training_seconds": 12.0,
+            "epochs": 14,
+            "stop_reason": "converged",
+            "undertrained": False,
+        },
+        {
+            "setting": "dp",
+            "accuracy": None,
+            "training_seconds": 30.0,
+            "epsilon": 1.6,
+            "delta": 1e-5,
+            "epochs": 5,
+            "stop_reason": "max_epochs",
+            "undertrained": False,
+        },
         {"setting": "none", "accuracy": None, "epochs": 5, "stop_reason": "max_epochs", "undertrained": False},
-    ]  # fmt: skip
+    ]
     qa = [{"accuracy_overall": 0.8}, {"accuracy_overall": 0.7}, {"accuracy_overall": None}]
     df = m.comparison_table(metrics, qa)
     assert df["accuracy"].tolist()[:2] == [0.9, 0.7] and pd.isna(df["accuracy"][2])
@@ -130,8 +152,16 @@ def test_comparison_accuracy_is_the_sdks_when_its_report_ran_else_privsynths_qa(
     assert df["sdk_accuracy"].tolist()[0] == 0.9 and df["qa_accuracy"].tolist()[:2] == [0.8, 0.7]
     md = m.comparison_markdown(df, "census")
     head, *rows = _md_rows(md)
-    assert head[:8] == ["setting", "accuracy", "accuracy from", "runtime (s)", "epsilon", "delta", "epochs",
-                        "stopped because"]  # fmt: skip
+    assert head[:8] == [
+        "setting",
+        "accuracy",
+        "accuracy from",
+        "runtime (s)",
+        "epsilon",
+        "delta",
+        "epochs",
+        "stopped because",
+    ]
     assert rows[1][:7] == ["dp", "0.700", "privsynth QA", "30", "1.60", "1e-05", "5"]
     assert "UNDERTRAINED" not in md
 
@@ -156,8 +186,16 @@ def test_capped_runs_are_flagged_undertrained() -> None:
     # less than one epoch cannot tell
     assert m.summarize_training([_msg(0.4, 1)], filled("mostlyai", {"max_epochs": 0.4}))["undertrained"]
     # the flag reaches the tutorial table, with the reason under it
-    df = m.comparison_table([{"setting": "no_dp", "stop_reason": "time", "epochs": 1.0,
-                              **m.summarize_training(msgs([22.85]), filled("mostlyai", {"max_training_time": 0.5}), 31.0)}])  # fmt: skip
+    df = m.comparison_table(
+        [
+            {
+                "setting": "no_dp",
+                "stop_reason": "time",
+                "epochs": 1.0,
+                **m.summarize_training(msgs([22.85]), filled("mostlyai", {"max_training_time": 0.5}), 31.0),
+            }
+        ]
+    )
     md = m.comparison_markdown(df, "census")
     assert "**UNDERTRAINED**" in _md_rows(md)[1] and "- no_dp: stopped by the time cap after 1 epoch" in md
     # metrics.json written before the flag existed: derived from the stop reason
@@ -174,12 +212,20 @@ def test_mostlyai_grid_through_snakemake(tmp_path: Path, census_path: Path) -> N
         # gpu: 1 on a machine without CUDA: must warn loudly and still succeed on CPU.
         # The SDK's model report (its accuracy) only here: it is the slow part.
         "plain": {"max_epochs": 1, "sample_size": 300, "gpu": 1},
-        "dp": {"max_epochs": 2, "sample_size": 300, "model_report": False,
-               "differential_privacy": {"noise_multiplier": 1.5, "max_grad_norm": 1.0, "delta": 1e-5}},
+        "dp": {
+            "max_epochs": 2,
+            "sample_size": 300,
+            "model_report": False,
+            "differential_privacy": {"noise_multiplier": 1.5, "max_grad_norm": 1.0, "delta": 1e-5},
+        },
         # value protection off, so the whole budget is DP-SGD's; one epoch already exceeds 0.05.
-        "too_private": {"max_epochs": 1, "value_protection": False, "model_report": False,
-                        "differential_privacy": {"noise_multiplier": 0.5, "max_epsilon": 0.05}},
-    }  # fmt: skip
+        "too_private": {
+            "max_epochs": 1,
+            "value_protection": False,
+            "model_report": False,
+            "differential_privacy": {"noise_multiplier": 0.5, "max_epsilon": 0.05},
+        },
+    }
     census = {
         "source": {"kind": "census", "path": str(census_path)},
         "max_rows": 2000,

@@ -125,8 +125,13 @@ def census(census_path, tmp_path_factory):
     datasets.fetch(
         str(d / "raw.parquet"), {"dataset": "census", "source": {"kind": "census", "path": str(census_path)}}
     )
-    datasets.prepare(str(d / "raw.parquet"), str(d / "train.parquet"), str(d / "holdout.parquet"), str(d / "schema.json"),
-                     {"dataset": "census", "split": {"holdout_fraction": 0.2, "seed": 42}})  # fmt: skip
+    datasets.prepare(
+        str(d / "raw.parquet"),
+        str(d / "train.parquet"),
+        str(d / "holdout.parquet"),
+        str(d / "schema.json"),
+        {"dataset": "census", "split": {"holdout_fraction": 0.2, "seed": 42}},
+    )
     return d
 
 
@@ -135,18 +140,46 @@ def _audit(d: Path, gen: str, settings: dict, cfg: dict, tag: str, cap: int | No
     from privsynth import synthesize
 
     p = one_run.OneRunProtocol.from_config(cfg, "test")
-    f = {k: str(d / f"{tag}_{k}") for k in ("can.parquet", "at.parquet", "at.json", "syn.parquet", "met.json",
-                                             "or.json", "sc.parquet", "sum.json")}  # fmt: skip
+    f = {
+        k: str(d / f"{tag}_{k}")
+        for k in (
+            "can.parquet",
+            "at.parquet",
+            "at.json",
+            "syn.parquet",
+            "met.json",
+            "or.json",
+            "sc.parquet",
+            "sum.json",
+        )
+    }
     J.canaries(str(d / "train.parquet"), str(d / "schema.json"), f["can.parquet"], p.canary_slice())
     key = {"dataset": "census", "generator": gen, "setting": "s"}
-    J.audit_train(str(d / "train.parquet"), f["can.parquet"], f["at.parquet"], f["at.json"],
-                  {**key, "cap": cap, "seed": p.seed})  # fmt: skip
+    J.audit_train(
+        str(d / "train.parquet"), f["can.parquet"], f["at.parquet"], f["at.json"], {**key, "cap": cap, "seed": p.seed}
+    )
     settings = {k: (f["can.parquet"] if v == "<canaries>" else v) for k, v in settings.items()}
-    synthesize.synthesize(f["at.parquet"], str(d / "schema.json"), f["syn.parquet"], f["met.json"],
-                          {**key, "settings": settings, "seed": p.seed})  # fmt: skip
-    return J.attack(str(d / "train.parquet"), str(d / "schema.json"), str(d / "holdout.parquet"), f["can.parquet"],
-                    f["at.parquet"], f["at.json"], f["syn.parquet"], f["met.json"], f["or.json"], f["sc.parquet"],
-                    f["sum.json"], {**key, "audit_run": "separate fit", **p.attack_slice()})  # fmt: skip
+    synthesize.synthesize(
+        f["at.parquet"],
+        str(d / "schema.json"),
+        f["syn.parquet"],
+        f["met.json"],
+        {**key, "settings": settings, "seed": p.seed},
+    )
+    return J.attack(
+        str(d / "train.parquet"),
+        str(d / "schema.json"),
+        str(d / "holdout.parquet"),
+        f["can.parquet"],
+        f["at.parquet"],
+        f["at.json"],
+        f["syn.parquet"],
+        f["met.json"],
+        f["or.json"],
+        f["sc.parquet"],
+        f["sum.json"],
+        {**key, "audit_run": "separate fit", **p.attack_slice()},
+    )
 
 
 def test_positive_control_copy_census_1000_canaries(census):
@@ -164,8 +197,13 @@ def test_negative_control_holdout_over_20_audit_seeds(census):
     hold = str(census / "holdout.parquet")
     bad = []
     for seed in range(20):
-        r = _audit(census, "holdout", {"path": hold, "sample_size": 2000}, {"m": 1000, "seed": seed, "outliers": 20},
-                   f"h{seed}")  # fmt: skip
+        r = _audit(
+            census,
+            "holdout",
+            {"path": hold, "sample_size": 2000},
+            {"m": 1000, "seed": seed, "outliers": 20},
+            f"h{seed}",
+        )
         if not (r["epsilon_lb"] == 0 and r["auc"]["ci_low"] <= 0.5 <= r["auc"]["ci_high"]):
             bad.append((seed, r["epsilon_lb"], r["correct"], r["guesses"], r["auc"]))
     assert len(bad) <= 1, bad
@@ -175,11 +213,16 @@ def test_family_wise_error_under_the_null_is_below_one_minus_confidence():
     # Scores independent of the coins (an exact null): the bound must be 0 in >= 99% of audits.
     rng = np.random.default_rng(0)
     m, runs, hits = 200, 300, 0
-    job = {"confidence": 0.99, "guess_fractions": [0.02, 0.05, 0.1, 0.25, 0.5, 0.9],
-           "guess_sides": ["both", "in"], "low_fpr": 0.01}  # fmt: skip
+    job = {
+        "confidence": 0.99,
+        "guess_fractions": [0.02, 0.05, 0.1, 0.25, 0.5, 0.9],
+        "guess_sides": ["both", "in"],
+        "low_fpr": 0.01,
+    }
     for _ in range(runs):
-        can = pd.DataFrame({"included": rng.integers(0, 2, m), "half": rng.permutation(np.arange(m) % 2),
-                            "tiebreak": rng.random(m)})  # fmt: skip
+        can = pd.DataFrame(
+            {"included": rng.integers(0, 2, m), "half": rng.permutation(np.arange(m) % 2), "tiebreak": rng.random(m)}
+        )
         scores = {a: rng.normal(size=m) for a in ("closest_distance", "exact_match", "density")}
         hits += one_run.evaluate(scores, can, job, 0.0)["epsilon_lb"] > 0
     # At most 1% expected; more than 9 of 300 has probability < 0.2% if the guarantee holds.
@@ -205,8 +248,12 @@ def _rr_audit(train, schema, eps, m, seed, attacks=("closest_distance", "exact_m
     with tempfile.TemporaryDirectory() as t:
         can.to_parquet(f"{t}/c.parquet")
         train.to_parquet(f"{t}/t.parquet")
-        gen.fit(at.reset_index(drop=True), schema, {"epsilon": eps, "canaries": f"{t}/c.parquet",
-                                                     "train": f"{t}/t.parquet"}, seed)  # fmt: skip
+        gen.fit(
+            at.reset_index(drop=True),
+            schema,
+            {"epsilon": eps, "canaries": f"{t}/c.parquet", "train": f"{t}/t.parquet"},
+            seed,
+        )
     syn = gen.sample(m + 200)
     scores, _ = one_run.attack_scores(records, syn, train.iloc[:0], schema, list(attacks))
     return one_run.evaluate(scores, can, p.attack_slice(), 0.0)
@@ -272,7 +319,7 @@ def test_one_run_audit_through_the_workflow(census_path, snakemake_runner, tmp_p
                     "generators": ["copy", "holdout", "rr_canary"],
                     "release_is_audit_run": ["holdout"],
                 },
-            },  # fmt: skip
+            },
             "generators": {
                 "copy": {"default": {}},
                 "holdout": {"control": {"path": "results/census/data/holdout.parquet"}},
@@ -285,7 +332,7 @@ def test_one_run_audit_through_the_workflow(census_path, snakemake_runner, tmp_p
                         "sample_size": 600,
                     }
                 },
-            },  # fmt: skip
+            },
         }
     )
     snakemake_runner(cfg)
@@ -317,8 +364,10 @@ def test_plan_selects_cells_and_names_bad_entries():
 
     def cfg(one_run: dict) -> dict:
         gens = {"copy": {"a": {}}, "marginals": {"default": {}}}
-        return {"seed": 0, "datasets": {"t": {"source": {"kind": "wdbc"}, "generators": gens,
-                                              "audit": {"one_run": one_run}}}}  # fmt: skip
+        return {
+            "seed": 0,
+            "datasets": {"t": {"source": {"kind": "wdbc"}, "generators": gens, "audit": {"one_run": one_run}}},
+        }
 
     plan = OneRunPlan(cfg({"enabled": True, "release_is_audit_run": ["marginals"]}), Grid(cfg({})))
     assert sorted(plan.audited) == [("t", "copy", "a"), ("t", "marginals", "default")]
@@ -335,13 +384,27 @@ def test_report_section_flags_contradiction_and_escapes(tmp_path):
     from privsynth import report
     from privsynth.audit import one_run_report
 
-    df = pd.DataFrame([
-        {"dataset": "d", "generator": "g", "setting": "s", "epsilon": 1.0, "one_run_status": "done",
-         "one_run_epsilon_lb": 2.0, "one_run_fit_epsilon": 1.0, "one_run_contradicts_dp": True,
-         "one_run_epsilon_lb_attack": "<script>x</script>", "one_run_auc": 0.9, "one_run_auc_ci_low": 0.8,
-         "one_run_auc_ci_high": 0.95, "one_run_audit_run": "release", "one_run_fits": 0},
-        {"dataset": "d", "generator": "g", "setting": "t", "epsilon": 1.0, "one_run_status": "skipped (x)"},
-    ])  # fmt: skip
+    df = pd.DataFrame(
+        [
+            {
+                "dataset": "d",
+                "generator": "g",
+                "setting": "s",
+                "epsilon": 1.0,
+                "one_run_status": "done",
+                "one_run_epsilon_lb": 2.0,
+                "one_run_fit_epsilon": 1.0,
+                "one_run_contradicts_dp": True,
+                "one_run_epsilon_lb_attack": "<script>x</script>",
+                "one_run_auc": 0.9,
+                "one_run_auc_ci_low": 0.8,
+                "one_run_auc_ci_high": 0.95,
+                "one_run_audit_run": "release",
+                "one_run_fits": 0,
+            },
+            {"dataset": "d", "generator": "g", "setting": "t", "epsilon": 1.0, "one_run_status": "skipped (x)"},
+        ]
+    )
     norm = report.normalise(df)
     assert norm["contradiction"].tolist() == [True, False]
     html = one_run_report.html_section(norm, "d")

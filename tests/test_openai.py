@@ -382,8 +382,16 @@ def test_accounting_when_the_server_is_unreachable_sends_no_rows(
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    s = {OPT_IN: True, "model": "m", "max_retries": 1, "base_url": f"http://127.0.0.1:{port}/v1",
-         "rows_per_request": 5, "example_rows": 3, "sample_size": 5, "request_timeout": 0.5}  # fmt: skip
+    s = {
+        OPT_IN: True,
+        "model": "m",
+        "max_retries": 1,
+        "base_url": f"http://127.0.0.1:{port}/v1",
+        "rows_per_request": 5,
+        "example_rows": 3,
+        "sample_size": 5,
+        "request_timeout": 0.5,
+    }
     with pytest.raises(GeneratorError, match="cannot reach"):
         synthesize(table, s)
     line = _accounting(caplog)

@@ -25,11 +25,20 @@ def dump_dom(chromium: str, page: Path, tmp_path: Path, fragment: str = "") -> s
     """The DOM after scripts ran, as Chromium sees it, with every network request refused."""
     profile = tmp_path / f"chromium-profile-{len(list(tmp_path.glob('chromium-profile-*')))}"
     cmd = [
-        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", f"--user-data-dir={profile}",
-        '--host-resolver-rules=MAP * ~NOTFOUND', "--enable-logging=stderr", "--v=0",
-        "--dump-dom", page.resolve().as_uri() + fragment,
-    ]  # fmt: skip
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--dump-dom",
+        page.resolve().as_uri() + fragment,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     # Script errors reach the console log; the page's own JS must have none.
@@ -122,10 +131,16 @@ def fabricated_summary() -> pd.DataFrame:
         # Equal values are no contradiction.
         {"generator": "dpgen", "setting": "eps4", "epsilon": 4.0, "audit_epsilon_lb_worst": 4.0},
         # No DP claim: any audited bound is allowed.
-        {"generator": "copy", "setting": "default", "epsilon": None, "delta": None,
-         "audit_epsilon_lb_worst": 9.0, "positive_control": True},
+        {
+            "generator": "copy",
+            "setting": "default",
+            "epsilon": None,
+            "delta": None,
+            "audit_epsilon_lb_worst": 9.0,
+            "positive_control": True,
+        },
         {"generator": "marginals", "setting": "default", "epsilon": None, "delta": None},
-    ]  # fmt: skip
+    ]
     df = pd.DataFrame([{**base, "positive_control": False, **r} for r in rows])
     df["qa_accuracy_overall"] = [0.8, 0.85, 0.9, 0.98, 0.7]
     df["audit_auc_worst"] = [0.55, 0.7, 0.6, 1.0, np.nan]
@@ -166,9 +181,14 @@ def test_report_flags_contradiction(tmp_path: Path, chromium: str) -> None:
     (results / "toy/data/eda.html").write_text("<html>eda</html>")
     (results / "toy/mostlyai").mkdir(parents=True)
     pd.DataFrame(
-        {"setting": ["no_dp", "dp"], "accuracy": [0.951, 0.902], "runtime": [61.0, 83.0],
-         "epsilon": [None, 1.0], "delta": [None, 1e-5]}
-    ).to_csv(results / "toy/mostlyai/comparison.csv", index=False)  # fmt: skip
+        {
+            "setting": ["no_dp", "dp"],
+            "accuracy": [0.951, 0.902],
+            "runtime": [61.0, 83.0],
+            "epsilon": [None, 1.0],
+            "delta": [None, 1e-5],
+        }
+    ).to_csv(results / "toy/mostlyai/comparison.csv", index=False)
     plots = {n: tmp_path / "plots" / f"{n}.svg" for n in report.PLOT_NAMES}
     report.make_plots(report.normalise(df), "toy", plots)
     # The contradiction is flagged in the plot itself, not only in the table.
@@ -334,8 +354,11 @@ def test_summary_cost_columns_from_benchmark_files(tmp_path: Path) -> None:
     ]
     df = summary.build(cells, benchmarks=files, benchmark_root=str(res / "benchmarks")).set_index("generator")
     assert df.loc["copy", ["cost_wall_s", "cost_max_rss_mb", "synth_wall_s", "synth_max_rss_mb"]].tolist() == [
-        28.0, 500.0, 2.0, 100.5
-    ]  # fmt: skip
+        28.0,
+        500.0,
+        2.0,
+        100.5,
+    ]
     assert df.loc["marginals", ["cost_wall_s", "cost_max_rss_mb", "synth_wall_s"]].tolist() == [5.0, 500.0, 1.0]
     assert math.isnan(df.loc["marginals", "synth_max_rss_mb"])
     # Without benchmark files (e.g. an old caller): no cost columns at all.
@@ -348,24 +371,43 @@ def test_summary_cost_columns_from_benchmark_files(tmp_path: Path) -> None:
 def test_declared_inputs_become_the_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from privsynth.report import artefacts
 
-    targets = ["results/toy/dpgen/eps1/audit/audit.json", "results/toy/dpgen/eps1/metrics.json",
-               "results/toy/dpgen/eps1/qa/metrics.json", "results/toy/dpgen/eps1/audit/one_run.json",
-               "results/toy/data/eda.html", "results/toy/mostlyai/comparison.csv"]  # fmt: skip
+    targets = [
+        "results/toy/dpgen/eps1/audit/audit.json",
+        "results/toy/dpgen/eps1/metrics.json",
+        "results/toy/dpgen/eps1/qa/metrics.json",
+        "results/toy/dpgen/eps1/audit/one_run.json",
+        "results/toy/data/eda.html",
+        "results/toy/mostlyai/comparison.csv",
+    ]
     files = artefacts.inputs(targets)
     assert files[: len(targets)] == targets  # the rule's own targets first, then what their rules write beside them
     assert set(files[len(targets) :]) == {
-        "results/toy/dpgen/eps1/audit/scores.parquet", "results/toy/dpgen/eps1/audit/roc.png",
-        "results/toy/dpgen/eps1/audit/summary.json", "results/toy/audit/targets.json",
-        "results/toy/data/schema.json", "results/toy/dpgen/eps1/qa/report.html", "results/toy/mostlyai/comparison.md",
-    }  # fmt: skip
+        "results/toy/dpgen/eps1/audit/scores.parquet",
+        "results/toy/dpgen/eps1/audit/roc.png",
+        "results/toy/dpgen/eps1/audit/summary.json",
+        "results/toy/audit/targets.json",
+        "results/toy/data/schema.json",
+        "results/toy/dpgen/eps1/qa/report.html",
+        "results/toy/mostlyai/comparison.md",
+    }
     a = report.Artefacts.declared(files)
     assert [text for text, _ in a.of_cell("toy", "dpgen", "eps1")] == [
-        "QA report", "QA metrics", "audit", "audit summary", "audit ROC", "audit scores", "metrics", "audit/one_run.json",
-    ]  # fmt: skip
+        "QA report",
+        "QA metrics",
+        "audit",
+        "audit summary",
+        "audit ROC",
+        "audit scores",
+        "metrics",
+        "audit/one_run.json",
+    ]
     assert [text for text, _ in a.of_dataset("toy")] == [
-        "EDA of the real data", "MOSTLY AI tutorial table (md)", "MOSTLY AI tutorial table (csv)", "audit targets",
+        "EDA of the real data",
+        "MOSTLY AI tutorial table (md)",
+        "MOSTLY AI tutorial table (csv)",
+        "audit targets",
         "schema",
-    ]  # fmt: skip
+    ]
     assert a.comparisons == {"toy": Path("results/toy/mostlyai/comparison.csv")}
     assert a.of_cell("toy", "copy", "default") == []
 

@@ -33,14 +33,27 @@ def _copy_repo(dest: Path) -> Path:
     return dest
 
 
-def _run(repo: Path, workdir: Path, config: dict[str, Any], *args: str, env: dict[str, str] | None = None,
-         check: bool = True) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def _run(
+    repo: Path, workdir: Path, config: dict[str, Any], *args: str, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     workdir.mkdir(parents=True, exist_ok=True)
     cfg = workdir / "config.yaml"
     cfg.write_text(yaml.safe_dump(config, sort_keys=False))
     # Targets first: --configfile takes every word after it.
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "-d", str(workdir), "--cores", "2",
-           *args, "--configfile", str(cfg)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(repo / "Snakefile"),
+        "-d",
+        str(workdir),
+        "--cores",
+        "2",
+        *args,
+        "--configfile",
+        str(cfg),
+    ]
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(repo / "src"), **(env or {})}
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=900, env=full_env)
     if check and proc.returncode != 0:
@@ -128,14 +141,24 @@ def test_changed_library_code_reruns_exactly_its_jobs(done_run):
         # A real change in one generator: that generator's cells and what reads them.
         marginals.write_text(original[marginals] + "\n_CHANGED = True\n")
         assert _planned(_run(repo, work, cfg, "-n")) == {
-            "synthesize_baseline": 1, "utility": 1, "summary": 1, "report_plots": 1, "report": 1, "all": 1,
-        }  # fmt: skip
+            "synthesize_baseline": 1,
+            "utility": 1,
+            "summary": 1,
+            "report_plots": 1,
+            "report": 1,
+            "all": 1,
+        }
         marginals.write_text(original[marginals])
         # The ML-utility code: every utility job, no synthesis.
         utility.write_text(original[utility] + "\n_CHANGED = True\n")
         assert _planned(_run(repo, work, cfg, "-n")) == {
-            "utility_baseline": 1, "utility": 2, "summary": 1, "report_plots": 1, "report": 1, "all": 1,
-        }  # fmt: skip
+            "utility_baseline": 1,
+            "utility": 2,
+            "summary": 1,
+            "report_plots": 1,
+            "report": 1,
+            "all": 1,
+        }
     finally:
         for p, text in original.items():
             p.write_text(text)
@@ -225,8 +248,12 @@ def test_moving_the_census_file_reruns_nothing(tmp_path, census_path):
     # Other bytes are other data: a different checksum reruns fetch_data and everything after it.
     cfg["datasets"]["census"]["source"]["sha256"] = "0" * 64
     assert _planned(_run(repo, work, cfg, "-n", *target)) == {
-        "fetch_data": 1, "prepare_data": 1, "synthesize_baseline": 1, "utility_baseline": 1, "utility": 1,
-    }  # fmt: skip
+        "fetch_data": 1,
+        "prepare_data": 1,
+        "synthesize_baseline": 1,
+        "utility_baseline": 1,
+        "utility": 1,
+    }
 
 
 def test_local_file_without_checksum_is_identified_by_content(tmp_path):

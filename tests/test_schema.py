@@ -21,8 +21,13 @@ def frame() -> pd.DataFrame:
 def test_infer_types_and_bounds(frame):
     s = infer_schema(frame)
     assert s.column("age") == {
-        "name": "age", "type": "countable", "representation": "integer", "min": 25, "max": 61, "nullable": False
-    }  # fmt: skip
+        "name": "age",
+        "type": "countable",
+        "representation": "integer",
+        "min": 25,
+        "max": 61,
+        "nullable": False,
+    }
     assert s.column("sex")["type"] == "finite"
     assert s.column("sex")["representation"] == ["Female", "Male"]
     assert s.column("weight")["type"] == "real" and s.column("weight")["max"] == 90.1
@@ -99,12 +104,15 @@ def test_config_defaults_are_what_validation_fills():
 
     cfg = {
         "datasets": {
-            "w": {"source": {"kind": "wdbc"}, "audit": {"n": 50, "targets": {"random": 3}},
-                  "generators": {"copy": {"a": {}}}},
+            "w": {
+                "source": {"kind": "wdbc"},
+                "audit": {"n": 50, "targets": {"random": 3}},
+                "generators": {"copy": {"a": {}}},
+            },
             "c": {"source": {"kind": "census"}, "split": {"seed": 1}},
         },
         "qa": {"enabled": False},
-    }  # fmt: skip
+    }
     validated = copy.deepcopy(cfg)
     validate(validated, str(defaults.CONFIG_SCHEMA))
     assert defaults.with_defaults(cfg) == validated

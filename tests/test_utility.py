@@ -60,11 +60,18 @@ def test_cell_json_is_flat_with_baseline(tmp_path: Path) -> None:
     for name, df in (("train", train), ("holdout", holdout), ("syn", syn)):
         df.to_parquet(tmp_path / f"{name}.parquet")
     job = {"dataset": "toy", "target": "income"}
-    base = utility.baseline(str(tmp_path / "train.parquet"), str(tmp_path / "holdout.parquet"),
-                            str(tmp_path / "base.json"), job)  # fmt: skip
+    base = utility.baseline(
+        str(tmp_path / "train.parquet"), str(tmp_path / "holdout.parquet"), str(tmp_path / "base.json"), job
+    )
     (tmp_path / "metrics.json").write_text(json.dumps({"dataset": "toy", "generator": "g", "setting": "s"}))
-    out = utility.cell(str(tmp_path / "syn.parquet"), str(tmp_path / "holdout.parquet"), str(tmp_path / "base.json"),
-                       str(tmp_path / "metrics.json"), str(tmp_path / "utility.json"), job)  # fmt: skip
+    out = utility.cell(
+        str(tmp_path / "syn.parquet"),
+        str(tmp_path / "holdout.parquet"),
+        str(tmp_path / "base.json"),
+        str(tmp_path / "metrics.json"),
+        str(tmp_path / "utility.json"),
+        job,
+    )
     written = json.loads((tmp_path / "utility.json").read_text())
     assert written == out
     assert all(not isinstance(v, (dict, list)) for v in written.values())

@@ -182,17 +182,30 @@ def test_run_rerun_only_what_changed(tmp_path, census_path):
     cfg["datasets"]["census"]["generators"]["marginals"]["small"]["sample_size"] = 300
     planned = _planned(run_snakemake(tmp_path, cfg, "-n"))
     assert planned == {
-        "synthesize_baseline": 1, "fidelity_qa": 1, "utility": 1, "summary": 1, "report_plots": 2, "report": 1, "all": 1
-    }, planned  # fmt: skip
+        "synthesize_baseline": 1,
+        "fidelity_qa": 1,
+        "utility": 1,
+        "summary": 1,
+        "report_plots": 2,
+        "report": 1,
+        "all": 1,
+    }, planned
 
     # The split seed changed: everything downstream of data prep for that dataset reruns.
     cfg["datasets"]["census"]["generators"]["marginals"]["small"]["sample_size"] = 200
     cfg["datasets"]["census"]["split"] = {"seed": 7}
     planned = _planned(run_snakemake(tmp_path, cfg, "-n"))
     assert planned == {
-        "prepare_data": 1, "synthesize_baseline": 3, "fidelity_qa": 3, "utility_baseline": 1, "utility": 3,
-        "summary": 1, "report_plots": 2, "report": 1, "all": 1,
-    }, planned  # fmt: skip
+        "prepare_data": 1,
+        "synthesize_baseline": 3,
+        "fidelity_qa": 3,
+        "utility_baseline": 1,
+        "utility": 3,
+        "summary": 1,
+        "report_plots": 2,
+        "report": 1,
+        "all": 1,
+    }, planned
 
 
 def test_default_config_plans_the_full_grid(tmp_path, census_path):

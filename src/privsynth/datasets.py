@@ -34,10 +34,22 @@ log = logging.getLogger(__name__)
 CENSUS_URL = "https://github.com/mostly-ai/public-demo-data/raw/dev/census/census.csv.gz"
 CENSUS_SHA256 = "e894df34ea1348ec0b421403bf8f0c7f719da4578222cb733615d091c49dff62"
 CENSUS_COLUMNS = [
-    "age", "workclass", "fnlwgt", "education", "education_num", "marital_status",
-    "occupation", "relationship", "race", "sex", "capital_gain", "capital_loss",
-    "hours_per_week", "native_country", "income",
-]  # fmt: skip
+    "age",
+    "workclass",
+    "fnlwgt",
+    "education",
+    "education_num",
+    "marital_status",
+    "occupation",
+    "relationship",
+    "race",
+    "sex",
+    "capital_gain",
+    "capital_loss",
+    "hours_per_week",
+    "native_country",
+    "income",
+]
 # Environment variable consulted when a census dataset has no source.path.
 CENSUS_ENV = "PRIVSYNTH_CENSUS"
 ROW_ID = "row_id"

@@ -82,10 +82,16 @@ def scatter(ax: Any, sub: pd.DataFrame, x: np.ndarray, y: np.ndarray, colors: Ma
             continue
         label = r["generator"] + (" (positive control)" if r["positive_control"] else "")
         ax.scatter(
-            x[i], y[i], s=70 if r["positive_control"] else 40, marker="X" if r["positive_control"] else "o",
-            color=colors[r["generator"]], edgecolor="black", linewidth=0.5, zorder=3,
+            x[i],
+            y[i],
+            s=70 if r["positive_control"] else 40,
+            marker="X" if r["positive_control"] else "o",
+            color=colors[r["generator"]],
+            edgecolor="black",
+            linewidth=0.5,
+            zorder=3,
             label=None if label in seen else label,
-        )  # fmt: skip
+        )
         seen.add(label)
         ax.annotate(str(r["setting"]), (x[i], y[i]), xytext=(4, 3), textcoords="offset points", fontsize=7)
 

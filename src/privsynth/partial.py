@@ -168,11 +168,14 @@ def write_partial(
     base = results.parent
     have = [s for s in states if (base / f"{cell_dir(s.key)}/metrics.json").is_file()]
     rows = [
-        {"metrics": str(base / f"{cell_dir(s.key)}/metrics.json"),
-         "qa": str(base / f"{cell_dir(s.key)}/qa/metrics.json")
-         if (base / f"{cell_dir(s.key)}/qa/metrics.json").is_file() else None}
+        {
+            "metrics": str(base / f"{cell_dir(s.key)}/metrics.json"),
+            "qa": str(base / f"{cell_dir(s.key)}/qa/metrics.json")
+            if (base / f"{cell_dir(s.key)}/qa/metrics.json").is_file()
+            else None,
+        }
         for s in have
-    ]  # fmt: skip
+    ]
     extra_files = [str(base / p) for s in have for p in extras(s.key) if (base / p).is_file()]
     bench = [] if benchmarks_of is None else [p for s in have for p in benchmarks_of(s.key)]
     bench_files = [str(base / p) for p in dict.fromkeys(bench) if (base / p).is_file()]
@@ -204,19 +207,43 @@ def _failed_table(
             continue
         ds, gen, setting = s.key
         if not s.failures:
-            rows.append({"dataset": ds, "generator": gen, "setting": setting, "job": "", "log": "",
-                         "cause": "not run: missing " + ", ".join(s.missing)})  # fmt: skip
+            rows.append(
+                {
+                    "dataset": ds,
+                    "generator": gen,
+                    "setting": setting,
+                    "job": "",
+                    "log": "",
+                    "cause": "not run: missing " + ", ".join(s.missing),
+                }
+            )
         for f in s.failures:
-            rows.append({"dataset": ds, "generator": gen, "setting": setting, "job": f.rule,
-                         "log": _rel(f.log, base), "cause": f.cause})  # fmt: skip
+            rows.append(
+                {
+                    "dataset": ds,
+                    "generator": gen,
+                    "setting": setting,
+                    "job": f.rule,
+                    "log": _rel(f.log, base),
+                    "cause": f.cause,
+                }
+            )
     # Failed jobs of no cell (summary, report, a dataset's plots): listed too; logs
     # of cells no longer in the grid are not.
     datasets = {k[0] for k in cells}
     for f in fails:
         global_or_dataset = not f.scope or (len(f.scope) == 1 and f.scope[0] in datasets)
         if global_or_dataset and not any(f in st.failures for st in states):
-            rows.append({"dataset": f.scope[0] if f.scope else "", "generator": "", "setting": "", "job": f.rule,
-                         "log": _rel(f.log, base), "cause": f.cause})  # fmt: skip
+            rows.append(
+                {
+                    "dataset": f.scope[0] if f.scope else "",
+                    "generator": "",
+                    "setting": "",
+                    "job": f.rule,
+                    "log": _rel(f.log, base),
+                    "cause": f.cause,
+                }
+            )
     return pd.DataFrame(rows, columns=["dataset", "generator", "setting", "job", "log", "cause"])
 
 
@@ -230,10 +257,17 @@ def _rel(p: Path, base: Path) -> str:
 def _render(df: pd.DataFrame, failed: pd.DataFrame, results: Path, page: Path, n_cells: int) -> None:
     """The report page of the finished cells, the failures first (``report/templates/partial.html.j2``)."""
     rows = [
-        {"dataset": r.dataset, "generator": r.generator, "setting": r.setting, "job": r.job,
-         "href": str(Path("../..") / r.log) if r.log else "", "log": r.log, "cause": r.cause}
+        {
+            "dataset": r.dataset,
+            "generator": r.generator,
+            "setting": r.setting,
+            "job": r.job,
+            "href": str(Path("../..") / r.log) if r.log else "",
+            "log": r.log,
+            "cause": r.cause,
+        }
         for r in failed.itertuples()
-    ]  # fmt: skip
+    ]
     n_failed = len({(r.dataset, r.generator, r.setting) for r in failed.itertuples() if r.setting})
     notice = {"n_finished": len(df), "n_cells": n_cells, "n_failed": n_failed, "failed": rows}
     report.render(df, results, page, {}, template="partial.html.j2", partial=notice)
@@ -255,8 +289,14 @@ def remove_superseded(results_dir: str | Path = "results") -> bool:
     return True
 
 
-def on_error(results_dir: str | Path, cells: Sequence[Key], qa: bool, extras_of: Callable[[Key], Iterable[str]],
-             out: Any = None, benchmarks_of: Callable[[Key], Iterable[str]] | None = None) -> None:  # fmt: skip
+def on_error(
+    results_dir: str | Path,
+    cells: Sequence[Key],
+    qa: bool,
+    extras_of: Callable[[Key], Iterable[str]],
+    out: Any = None,
+    benchmarks_of: Callable[[Key], Iterable[str]] | None = None,
+) -> None:
     """The workflow's onerror hook: mark killed jobs, write the partial results, say where."""
     out = out or sys.stderr
     try:
@@ -267,8 +307,11 @@ def on_error(results_dir: str | Path, cells: Sequence[Key], qa: bool, extras_of:
         return
     if page is not None:
         failed = pd.read_csv(page.parent / "failed.csv")
-        print(f"privsynth: partial results of the finished cells in {page} (what did not finish, and why: "
-              f"{page.parent / 'failed.csv'}, {len(failed)} row(s)); the next run retries it", file=out)  # fmt: skip
+        print(
+            f"privsynth: partial results of the finished cells in {page} (what did not finish, and why: "
+            f"{page.parent / 'failed.csv'}, {len(failed)} row(s)); the next run retries it",
+            file=out,
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

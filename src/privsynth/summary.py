@@ -15,16 +15,35 @@ from .io import read_json, write_with
 
 # Leading columns in this order; any other metric follows alphabetically.
 LEADING = [
-    "dataset", "generator", "setting", "base_setting", "repeat", "positive_control", "seed", "train_rows", "rows",
-    "runtime_seconds", "fit_seconds", "sample_seconds", "epsilon", "delta",
+    "dataset",
+    "generator",
+    "setting",
+    "base_setting",
+    "repeat",
+    "positive_control",
+    "seed",
+    "train_rows",
+    "rows",
+    "runtime_seconds",
+    "fit_seconds",
+    "sample_seconds",
+    "epsilon",
+    "delta",
     # training that stopped before it converged (generators that report it: mostlyai)
-    "undertrained", "epochs", "stop_reason",
-]  # fmt: skip
+    "undertrained",
+    "epochs",
+    "stop_reason",
+]
 QA_KEYS = [
-    "accuracy_overall", "accuracy_univariate", "accuracy_bivariate", "accuracy_trivariate",
-    "similarity_discriminator_auc_training_synthetic", "distances_dcr_share",
-    "distances_ims_training", "distances_ims_holdout",
-]  # fmt: skip
+    "accuracy_overall",
+    "accuracy_univariate",
+    "accuracy_bivariate",
+    "accuracy_trivariate",
+    "similarity_discriminator_auc_training_synthetic",
+    "distances_dcr_share",
+    "distances_ims_training",
+    "distances_ims_holdout",
+]
 
 
 KEY = ("dataset", "generator", "setting")

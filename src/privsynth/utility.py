@@ -215,9 +215,14 @@ def cell(
         result = evaluate(syn, holdout, target, threads=threads)
         log.info(
             "%s/%s/%s TSTR: AUC %s, accuracy %.4f (real-train baseline AUC %s, accuracy %s)",
-            out["dataset"], out["generator"], out["setting"], _fmt(result["auc"]), result["accuracy"],
-            _fmt(base.get("auc")), _fmt(base.get("accuracy")),
-        )  # fmt: skip
+            out["dataset"],
+            out["generator"],
+            out["setting"],
+            _fmt(result["auc"]),
+            result["accuracy"],
+            _fmt(base.get("auc")),
+            _fmt(base.get("accuracy")),
+        )
     out.update(
         {
             "utility_target": target,

@@ -144,9 +144,12 @@ def tpr_at_fpr(labels: np.ndarray, scores: np.ndarray, fpr: float, alpha: float)
     need = min_negatives(fpr)
     if n0 < need or n1 == 0:
         return {
-            "value": None, "ci_low": None, "ci_high": None, "fpr": fpr,
+            "value": None,
+            "ci_low": None,
+            "ci_high": None,
+            "fpr": fpr,
             "reason": f"n/a: {n0} out-canaries, at least {need} (3/FPR) needed for a TPR at FPR {fpr:g}",
-        }  # fmt: skip
+        }
     neg = np.sort(s[~y])[::-1]
     allowed = int(math.floor(fpr * n0))  # out-canaries allowed above the threshold
     # Threshold t = neg[allowed]: predict "in" for score > t, so at most `allowed` negatives pass.
@@ -154,7 +157,11 @@ def tpr_at_fpr(labels: np.ndarray, scores: np.ndarray, fpr: float, alpha: float)
     k = int((s[y] > t).sum())
     lo, hi = clopper_pearson(k, n1, alpha)
     return {
-        "value": k / n1, "ci_low": lo, "ci_high": hi, "fpr": fpr,
-        "empirical_fpr": float((neg > t).sum() / n0), "threshold": float(t),
+        "value": k / n1,
+        "ci_low": lo,
+        "ci_high": hi,
+        "fpr": fpr,
+        "empirical_fpr": float((neg > t).sum() / n0),
+        "threshold": float(t),
         "reason": "threshold set on the out-canaries themselves: the FPR is empirical, the interval covers TPR only",
-    }  # fmt: skip
+    }

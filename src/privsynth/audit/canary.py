@@ -44,8 +44,12 @@ def audit_train(
     write_parquet(data, out_train, index=True)
     info = {**{k: job[k] for k in ("dataset", "generator", "setting")}, **info, "train_split_rows": len(train)}
     write_json(info, out_info)
-    log.info("audit training set: %d rows (%d included canaries, cap %s)", info["rows"],
-             info["included_canaries"], info["cap"])  # fmt: skip
+    log.info(
+        "audit training set: %d rows (%d included canaries, cap %s)",
+        info["rows"],
+        info["included_canaries"],
+        info["cap"],
+    )
     return info
 
 
@@ -57,10 +61,19 @@ def _check_training_set(data: pd.DataFrame, can: pd.DataFrame) -> None:
 
 
 def attack(
-    train_path: str, schema_path: str, holdout_path: str, canaries_path: str, audit_train_path: str,
-    info_path: str, synthetic_path: str, metrics_path: str, out_json: str, out_scores: str, out_summary: str,
+    train_path: str,
+    schema_path: str,
+    holdout_path: str,
+    canaries_path: str,
+    audit_train_path: str,
+    info_path: str,
+    synthetic_path: str,
+    metrics_path: str,
+    out_json: str,
+    out_scores: str,
+    out_summary: str,
     job: Mapping[str, Any],
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     t0 = time.perf_counter()
     schema = load_schema(schema_path)
     train = pd.read_parquet(train_path)
@@ -94,22 +107,38 @@ def attack(
         "audit_run": job["audit_run"],
         "generator_fits": 0 if job["audit_run"] == "release" else 1,
         "protocol": {
-            "m": len(can), "included": res["included"], "excluded": res["excluded"], "seed": int(job["seed"]),
-            "confidence": conf, "attacks": list(job["attacks"]), "guess_fractions": list(job["guess_fractions"]),
-            "guess_sides": list(job["guess_sides"]), "tests": res["tests"], "per_test_alpha": res["per_test_alpha"],
-            "delta": delta, "delta_source": "config" if job.get("delta") is not None else (
-                "audit fit's accountant" if fit_delta is not None else "none claimed: pure eps-DP (delta = 0)"),
+            "m": len(can),
+            "included": res["included"],
+            "excluded": res["excluded"],
+            "seed": int(job["seed"]),
+            "confidence": conf,
+            "attacks": list(job["attacks"]),
+            "guess_fractions": list(job["guess_fractions"]),
+            "guess_sides": list(job["guess_sides"]),
+            "tests": res["tests"],
+            "per_test_alpha": res["per_test_alpha"],
+            "delta": delta,
+            "delta_source": "config"
+            if job.get("delta") is not None
+            else ("audit fit's accountant" if fit_delta is not None else "none claimed: pure eps-DP (delta = 0)"),
             "selection": dict(pd.Series(can["selection"]).value_counts()),
-        },  # fmt: skip
+        },
         "audit_fit": {
-            "epsilon_accountant": fit_eps, "delta_accountant": fit_delta, "train_rows": meta.get("train_rows"),
-            "training_set": info, "positive_control": bool(meta.get("positive_control", False)),
+            "epsilon_accountant": fit_eps,
+            "delta_accountant": fit_delta,
+            "train_rows": meta.get("train_rows"),
+            "training_set": info,
+            "positive_control": bool(meta.get("positive_control", False)),
             "negative_control": bool(meta.get("negative_control", False)),
-        },  # fmt: skip
+        },
         "epsilon_lb": res["epsilon_lb"],
         "epsilon_lb_attack": res["epsilon_lb_attack"],
-        "guesses": res["guesses"], "correct": res["correct"], "k_in": res["k_in"], "k_out": res["k_out"],
-        "ceiling": res["ceiling"], "ceiling_guesses": res["ceiling_guesses"],
+        "guesses": res["guesses"],
+        "correct": res["correct"],
+        "k_in": res["k_in"],
+        "k_out": res["k_out"],
+        "ceiling": res["ceiling"],
+        "ceiling_guesses": res["ceiling_guesses"],
         "ceiling_meaning": "the bound this design would give if every guess were correct (the most it can show)",
         "contradicts_dp_claim": bool(contradicts),
         "contradiction_rule": "epsilon_lb > the audit fit's own accountant epsilon (n/a without an accountant)",
@@ -123,16 +152,23 @@ def attack(
         "designs": res["designs"],
         "attack_info": {**ainfo, "reference_rows_equal_to_a_canary": ref_equal},
         "timing_seconds": {"attacks": round(t_attack, 3), "total": round(time.perf_counter() - t0, 3)},
-    }  # fmt: skip
+    }
     frame = can[["row_id", "selection", "included", "half"]].copy()
     for a, s in scores.items():
         frame[f"score_{a}"] = s
     write_parquet(frame, out_scores)
     write_json(report, out_json)
     write_json({**key, **summary_row(report)}, out_summary)
-    log.info("one-run audit: eps_lb %.3f (%s, %d/%d correct; ceiling %.3f), AUC %.3f [%s]", res["epsilon_lb"],
-             res["epsilon_lb_attack"], res["correct"], res["guesses"], res["ceiling"], res["auc"]["value"],
-             res["auc"]["attack"])  # fmt: skip
+    log.info(
+        "one-run audit: eps_lb %.3f (%s, %d/%d correct; ceiling %.3f), AUC %.3f [%s]",
+        res["epsilon_lb"],
+        res["epsilon_lb_attack"],
+        res["correct"],
+        res["guesses"],
+        res["ceiling"],
+        res["auc"]["value"],
+        res["auc"]["attack"],
+    )
     return report
 
 

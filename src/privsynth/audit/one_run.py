@@ -78,8 +78,10 @@ class OneRunProtocol:
             raise ConfigError(f"{where}.confidence: must be in (0, 1), got {c['confidence']}")
         bad = sorted(set(c["attacks"]) - set(ATTACK_NAMES))
         if bad or not c["attacks"]:
-            raise ConfigError(f"{where}.attacks: unknown attack(s) {', '.join(bad) or '(none given)'} "
-                              f"(available: {', '.join(ATTACK_NAMES)})")  # fmt: skip
+            raise ConfigError(
+                f"{where}.attacks: unknown attack(s) {', '.join(bad) or '(none given)'} "
+                f"(available: {', '.join(ATTACK_NAMES)})"
+            )
         fr = [float(f) for f in c["guess_fractions"]]
         if not fr or any(not 0 < f <= 1 for f in fr):
             raise ConfigError(f"{where}.guess_fractions: each must be in (0, 1], got {fr}")
@@ -93,24 +95,37 @@ class OneRunProtocol:
         rel = c["release_is_audit_run"]
         rel = bool(rel) if isinstance(rel, bool) else tuple(str(x) for x in rel)
         return cls(
-            where=where, enabled=bool(c["enabled"]),
+            where=where,
+            enabled=bool(c["enabled"]),
             generators=None if c["generators"] is None else tuple(c["generators"]),
-            m=m, outliers=outliers, ids=tuple(ids), seed=int(c["seed"]), confidence=float(c["confidence"]),
-            attacks=tuple(dict.fromkeys(c["attacks"])), guess_fractions=tuple(sorted(set(fr))),
+            m=m,
+            outliers=outliers,
+            ids=tuple(ids),
+            seed=int(c["seed"]),
+            confidence=float(c["confidence"]),
+            attacks=tuple(dict.fromkeys(c["attacks"])),
+            guess_fractions=tuple(sorted(set(fr))),
             guess_sides=tuple(dict.fromkeys(c["guess_sides"])),
-            delta=None if c["delta"] is None else float(c["delta"]), low_fpr=float(c["low_fpr"]),
+            delta=None if c["delta"] is None else float(c["delta"]),
+            low_fpr=float(c["low_fpr"]),
             release_is_audit_run=rel,
-        )  # fmt: skip
+        )
 
     def canary_slice(self) -> dict[str, Any]:
         return {"m": self.m, "outliers": self.outliers, "ids": list(self.ids), "seed": self.seed, "where": self.where}
 
     def attack_slice(self) -> dict[str, Any]:
         return {
-            "m": self.m, "seed": self.seed, "confidence": self.confidence, "attacks": list(self.attacks),
-            "guess_fractions": list(self.guess_fractions), "guess_sides": list(self.guess_sides),
-            "delta": self.delta, "low_fpr": self.low_fpr, "where": self.where,
-        }  # fmt: skip
+            "m": self.m,
+            "seed": self.seed,
+            "confidence": self.confidence,
+            "attacks": list(self.attacks),
+            "guess_fractions": list(self.guess_fractions),
+            "guess_sides": list(self.guess_sides),
+            "delta": self.delta,
+            "low_fpr": self.low_fpr,
+            "where": self.where,
+        }
 
     def designs(self) -> list[tuple[int, int]]:
         """(k+, k-) guess designs, fixed before any coin is looked at."""
@@ -251,9 +266,13 @@ def _scan(canary: _Coded, syn: _Coded, chunk: int, bandwidth: float | None) -> d
 
 
 def attack_scores(
-    canaries: pd.DataFrame, synthetic: pd.DataFrame, reference: pd.DataFrame, schema: Schema,
-    attacks: Sequence[str], chunk: int = 2_000_000,
-) -> tuple[dict[str, np.ndarray], dict[str, Any]]:  # fmt: skip
+    canaries: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    reference: pd.DataFrame,
+    schema: Schema,
+    attacks: Sequence[str],
+    chunk: int = 2_000_000,
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Scores per attack (higher = more likely included), from the synthetic output alone.
 
     * ``closest_distance``: minus the distance to the nearest synthetic record (numeric
@@ -301,9 +320,12 @@ def guesses(scores: np.ndarray, tiebreak: np.ndarray, k_in: int, k_out: int) -> 
 
 
 def evaluate(
-    scores: Mapping[str, np.ndarray], canaries: pd.DataFrame, job: Mapping[str, Any], delta: float,
+    scores: Mapping[str, np.ndarray],
+    canaries: pd.DataFrame,
+    job: Mapping[str, Any],
+    delta: float,
     select: Callable[[str], bool] | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Bounds, AUCs and TPRs for every attack; the coins are only read to count correct guesses."""
     keys = ("confidence", "guess_fractions", "guess_sides", "low_fpr")
     p = OneRunProtocol.from_config({k: job[k] for k in keys}, job.get("where", "audit.one_run"))
@@ -324,17 +346,25 @@ def evaluate(
             g = guesses(s, tb, k_in, k_out)
             correct = int(((g == 1) & y).sum() + ((g == -1) & ~y).sum())
             r = k_in + k_out
-            rows.append({
-                "attack": name, "k_in": k_in, "k_out": k_out, "guesses": r, "correct": correct,
-                "epsilon_lb": bounds.epsilon_lb(m, r, correct, alpha, delta),
-                "ceiling": bounds.epsilon_lb(m, r, r, alpha, delta),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "attack": name,
+                    "k_in": k_in,
+                    "k_out": k_out,
+                    "guesses": r,
+                    "correct": correct,
+                    "epsilon_lb": bounds.epsilon_lb(m, r, correct, alpha, delta),
+                    "ceiling": bounds.epsilon_lb(m, r, r, alpha, delta),
+                }
+            )
         a, lo, hi = bounds.auc_interval(y, s, beta_auc)
         per_attack[name] = {
-            "auc": a, "auc_ci_low": lo, "auc_ci_high": hi,
+            "auc": a,
+            "auc_ci_low": lo,
+            "auc_ci_high": hi,
             "auc_half0": bounds.auc(y[half == 0], s[half == 0]),
             "tpr_at_low_fpr": bounds.tpr_at_fpr(y, s, p.low_fpr, beta_auc),
-        }  # fmt: skip
+        }
     best = max(rows, key=lambda x: (x["epsilon_lb"], x["correct"]))
     ceiling = max(rows, key=lambda x: x["ceiling"])
     # Headline AUC: attack chosen on half 0, evaluated on half 1 (selection does not see half 1).
@@ -344,14 +374,27 @@ def evaluate(
     return {
         "epsilon_lb": best["epsilon_lb"],
         "epsilon_lb_attack": best["attack"],
-        "guesses": best["guesses"], "correct": best["correct"], "k_in": best["k_in"], "k_out": best["k_out"],
-        "ceiling": ceiling["ceiling"], "ceiling_guesses": ceiling["guesses"],
-        "tests": n_tests, "per_test_alpha": alpha, "delta": delta, "interval_alpha": beta_auc,
-        "auc": {"attack": chosen, "value": a1, "ci_low": lo1, "ci_high": hi1,
-                "canaries": int((half == 1).sum()),
-                "selection": "attack with the highest AUC on canary half 0; value and interval on half 1"},
+        "guesses": best["guesses"],
+        "correct": best["correct"],
+        "k_in": best["k_in"],
+        "k_out": best["k_out"],
+        "ceiling": ceiling["ceiling"],
+        "ceiling_guesses": ceiling["guesses"],
+        "tests": n_tests,
+        "per_test_alpha": alpha,
+        "delta": delta,
+        "interval_alpha": beta_auc,
+        "auc": {
+            "attack": chosen,
+            "value": a1,
+            "ci_low": lo1,
+            "ci_high": hi1,
+            "canaries": int((half == 1).sum()),
+            "selection": "attack with the highest AUC on canary half 0; value and interval on half 1",
+        },
         "tpr_at_low_fpr": {"attack": chosen, **per_attack[chosen]["tpr_at_low_fpr"]},
         "per_attack": per_attack,
         "designs": rows,
-        "included": int(y.sum()), "excluded": int((~y).sum()),
-    }  # fmt: skip
+        "included": int(y.sum()),
+        "excluded": int((~y).sum()),
+    }

@@ -81,14 +81,20 @@ class OneRunPlan:
         self._check(dataset, generator, setting)
         p = self.protocols[dataset]
         return {
-            "dataset": dataset, "generator": generator, "setting": setting,
-            "cap": self.cap(dataset, generator, setting), "seed": p.seed, "where": p.where,
-        }  # fmt: skip
+            "dataset": dataset,
+            "generator": generator,
+            "setting": setting,
+            "cap": self.cap(dataset, generator, setting),
+            "seed": p.seed,
+            "where": p.where,
+        }
 
     def attack_slice(self, dataset: str, generator: str, setting: str) -> dict[str, Any]:
         self._check(dataset, generator, setting)
         return {
-            "dataset": dataset, "generator": generator, "setting": setting,
+            "dataset": dataset,
+            "generator": generator,
+            "setting": setting,
             "audit_run": "release" if self.release_is_audit(dataset, generator, setting) else "separate fit",
             **self.protocols[dataset].attack_slice(),
-        }  # fmt: skip
+        }

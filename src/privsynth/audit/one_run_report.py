@@ -17,11 +17,24 @@ from markupsafe import Markup
 from .. import display
 
 ONE_RUN_NUMERIC = [
-    "one_run_epsilon_lb", "one_run_ceiling", "one_run_guesses", "one_run_correct", "one_run_auc",
-    "one_run_auc_ci_low", "one_run_auc_ci_high", "one_run_tpr_at_low_fpr", "one_run_low_fpr",
-    "one_run_fit_epsilon", "one_run_m", "one_run_confidence", "one_run_fits",
-    "audit_epsilon_lb_worst", "audit_auc_worst", "utility_auc", "epsilon",
-]  # fmt: skip
+    "one_run_epsilon_lb",
+    "one_run_ceiling",
+    "one_run_guesses",
+    "one_run_correct",
+    "one_run_auc",
+    "one_run_auc_ci_low",
+    "one_run_auc_ci_high",
+    "one_run_tpr_at_low_fpr",
+    "one_run_low_fpr",
+    "one_run_fit_epsilon",
+    "one_run_m",
+    "one_run_confidence",
+    "one_run_fits",
+    "audit_epsilon_lb_worst",
+    "audit_auc_worst",
+    "utility_auc",
+    "epsilon",
+]
 
 
 def _prepare(df: pd.DataFrame) -> pd.DataFrame:
@@ -73,8 +86,16 @@ def make_plot(df: pd.DataFrame, dataset: str, out: str | os.PathLike[str]) -> No
     display.scatter(ax, sub, x, lb, colors)
     ax.scatter(x, ceil, marker="_", s=200, color="0.3", label="design ceiling (all guesses correct)", zorder=2)
     if np.isfinite(shadow).any():
-        ax.scatter(x + top * 0.02, shadow, marker="s", s=40, facecolor="none", edgecolor="black",
-                   label="shadow-model audit ε LB (same cell)", zorder=3)  # fmt: skip
+        ax.scatter(
+            x + top * 0.02,
+            shadow,
+            marker="s",
+            s=40,
+            facecolor="none",
+            edgecolor="black",
+            label="shadow-model audit ε LB (same cell)",
+            zorder=3,
+        )
     if claimed.any():
         ax.plot([0, top], [0, top], color="black", lw=1, ls="--", label="audited = claimed")
         ax.fill_between([0, top], [0, top], [top * 1.1] * 2, color="red", alpha=0.07, label="contradicts DP claim")
@@ -108,8 +129,16 @@ def make_plot(df: pd.DataFrame, dataset: str, out: str | os.PathLike[str]) -> No
         display.scatter(ax, sub, u, a, colors)
         sa = sub["audit_auc_worst"].to_numpy(dtype=float)
         if (np.isfinite(sa) & np.isfinite(u)).any():
-            ax.scatter(u, sa, marker="s", s=40, facecolor="none", edgecolor="black",
-                       label="shadow-model audit AUC (worst target)", zorder=3)  # fmt: skip
+            ax.scatter(
+                u,
+                sa,
+                marker="s",
+                s=40,
+                facecolor="none",
+                edgecolor="black",
+                label="shadow-model audit AUC (worst target)",
+                zorder=3,
+            )
         ax.axhline(0.5, color="0.5", ls="--", lw=0.8, label="chance (AUC 0.5)")
         ax.set_xlabel("ML utility AUC (train synthetic, test real)")
         ax.set_ylabel("one-run attack AUC over canaries")
@@ -127,9 +156,22 @@ def html_section(df: pd.DataFrame, dataset: str) -> Markup:
     if not (sub["one_run_status"] != "").any():
         return Markup("")
     num = display.num
-    head = ["generator / setting", "one-run status", "ε LB (one-run)", "ceiling", "guesses (correct)",
-            "attack (ε LB)", "AUC [interval]", "attack (AUC)", "TPR@low FPR", "accountant ε (audit fit)",
-            "audit run", "extra fits", "ε LB (shadow, worst)", "AUC (shadow, worst)"]  # fmt: skip
+    head = [
+        "generator / setting",
+        "one-run status",
+        "ε LB (one-run)",
+        "ceiling",
+        "guesses (correct)",
+        "attack (ε LB)",
+        "AUC [interval]",
+        "attack (AUC)",
+        "TPR@low FPR",
+        "accountant ε (audit fit)",
+        "audit run",
+        "extra fits",
+        "ε LB (shadow, worst)",
+        "AUC (shadow, worst)",
+    ]
     rows = []
     for _, r in sub.iterrows():
         cells = [f"{r['generator']}/{r['setting']}", r["one_run_status"] or "not run"]

@@ -148,9 +148,14 @@ def _tpr_at_fpr(y_sh, s_sh, y_ev, s_ev, fpr: float, alpha: float) -> dict[str, A
     need = negatives_needed(fpr)
     n_out_sh, n_out_ev = int((1 - y_sh).sum()), int((1 - y_ev).sum())
     if min(n_out_sh, n_out_ev) < need:
-        return {"value": math.nan, "low": math.nan, "high": math.nan, "fpr": math.nan,
-                "note": f"n/a: {min(n_out_sh, n_out_ev)} 'out' sets (shadow {n_out_sh}, evaluation {n_out_ev}) "
-                        f"cannot support an FPR of {fpr:g}; needs >= {need} (3/FPR) on each side"}  # fmt: skip
+        return {
+            "value": math.nan,
+            "low": math.nan,
+            "high": math.nan,
+            "fpr": math.nan,
+            "note": f"n/a: {min(n_out_sh, n_out_ev)} 'out' sets (shadow {n_out_sh}, evaluation {n_out_ev}) "
+            f"cannot support an FPR of {fpr:g}; needs >= {need} (3/FPR) on each side",
+        }
     t = threshold_at_fpr(y_sh, s_sh, fpr)
     tp, n_in, fp, n_out = rule_counts(y_ev, s_ev, t, "ge")
     lo, hi = cp_lower(np.array([tp]), n_in, alpha / 2)[0], cp_upper(np.array([tp]), n_in, alpha / 2)[0]
@@ -158,9 +163,15 @@ def _tpr_at_fpr(y_sh, s_sh, y_ev, s_ev, fpr: float, alpha: float) -> dict[str, A
 
 
 def _metrics(
-    y_sh: np.ndarray, s_sh: np.ndarray, y_ev: np.ndarray, s_ev: np.ndarray, pairs: np.ndarray,
-    alpha: float, delta: float, seed: int,
-) -> dict[str, Any]:  # fmt: skip
+    y_sh: np.ndarray,
+    s_sh: np.ndarray,
+    y_ev: np.ndarray,
+    s_ev: np.ndarray,
+    pairs: np.ndarray,
+    alpha: float,
+    delta: float,
+    seed: int,
+) -> dict[str, Any]:
     rules = choose_rules(y_sh, s_sh, alpha, delta)
     # Pair up each evaluation pair's "in" and "out" score.
     df = pd.DataFrame({"pair": pairs, "y": y_ev, "s": s_ev}).sort_values(["pair", "y"], kind="stable")
@@ -196,8 +207,13 @@ def _metrics(
     }
     for col, f in LOW_FPRS.items():
         r = _tpr_at_fpr(y_sh, s_sh, y_ev, s_ev, f, alpha)
-        out |= {col: r["value"], f"{col}_ci_low": r["low"], f"{col}_ci_high": r["high"],
-                f"{col}_eval_fpr": r["fpr"], f"{col}_note": r["note"]}  # fmt: skip
+        out |= {
+            col: r["value"],
+            f"{col}_ci_low": r["low"],
+            f"{col}_ci_high": r["high"],
+            f"{col}_eval_fpr": r["fpr"],
+            f"{col}_note": r["note"],
+        }
     return out
 
 
@@ -242,14 +258,21 @@ def aggregate(results: pd.DataFrame) -> dict[str, Any]:
         entry: dict[str, Any] = {"label": f"worst of {k} audited targets"}
         if vals.notna().any():
             i = vals.idxmax()
-            entry |= {"value": float(vals[i]), "target": int(chosen.loc[i, "target"]),
-                      "attack": str(chosen.loc[i, "attack"])}  # fmt: skip
+            entry |= {
+                "value": float(vals[i]),
+                "target": int(chosen.loc[i, "target"]),
+                "attack": str(chosen.loc[i, "attack"]),
+            }
             lo_col, hi_col = INTERVALS.get(m, (None, None))
             if lo_col in chosen and hi_col in chosen:
                 entry |= {"ci_low": _finite(chosen.loc[i, lo_col]), "ci_high": _finite(chosen.loc[i, hi_col])}
         else:
-            entry |= {"value": None, "target": None, "attack": None,
-                      "note": str(chosen[f"{m}_note"].iloc[0]) if f"{m}_note" in chosen else "n/a"}  # fmt: skip
+            entry |= {
+                "value": None,
+                "target": None,
+                "attack": None,
+                "note": str(chosen[f"{m}_note"].iloc[0]) if f"{m}_note" in chosen else "n/a",
+            }
         out["worst"][m] = entry
         out["mean"][m] = _finite(vals.mean()) if vals.notna().all() else None
     for a, g in results.groupby("attack", sort=False):

@@ -290,8 +290,15 @@ def attack(
     plot_roc(res.scores, res.results, f"{key['dataset']} / {key['generator']} / {key['setting']}", out_roc)
     write_parquet(res.scores, out_scores)
     write_json(report, out_json)
-    row = {**key, **summary_row(agg), "audit_epsilon_accountant": eps_claim, "audit_contradicts_dp": contradicts,
-           "audit_neighbouring": "add/remove", "audit_warnings": len(warnings), "audit_status": "done"}  # fmt: skip
+    row = {
+        **key,
+        **summary_row(agg),
+        "audit_epsilon_accountant": eps_claim,
+        "audit_contradicts_dp": contradicts,
+        "audit_neighbouring": "add/remove",
+        "audit_warnings": len(warnings),
+        "audit_status": "done",
+    }
     write_json(row, out_summary)
     w = agg["worst"]
     log.info("audit: worst AUC %s, worst eps_lb %s (worst of %d targets)", w["auc"]["value"], lb, agg["targets"])

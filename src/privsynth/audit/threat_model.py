@@ -284,16 +284,27 @@ class TargetedMIA:
                     r = np.concatenate([base, target_ids[member]])
                     seed = int(np.random.SeedSequence([protocol.seed, 3, set_id]).generate_state(1)[0] >> 1)
                     rows.append(
-                        {"set_id": set_id, "role": role, "pair": pair, "seed": seed, "rows": r,
-                         **{f"in_{t}": bool(mb) for t, mb in zip(target_ids, member, strict=True)}}
-                    )  # fmt: skip
+                        {
+                            "set_id": set_id,
+                            "role": role,
+                            "pair": pair,
+                            "seed": seed,
+                            "rows": r,
+                            **{f"in_{t}": bool(mb) for t, mb in zip(target_ids, member, strict=True)},
+                        }
+                    )
                     set_id += 1
         sets = pd.DataFrame(rows)
         log.info(
             "threat model: %d targets (%s), pools %d/%d rows, %d shadow + %d eval pairs of n-k=%d base rows + targets",
-            k, ", ".join(f"{t.row_id}:{t.selection}" for t in targets),
-            len(attacker_pool), len(eval_pool), protocol.n_shadow, protocol.n_eval, protocol.n - k,
-        )  # fmt: skip
+            k,
+            ", ".join(f"{t.row_id}:{t.selection}" for t in targets),
+            len(attacker_pool),
+            len(eval_pool),
+            protocol.n_shadow,
+            protocol.n_eval,
+            protocol.n - k,
+        )
         return cls(targets, attacker_pool, eval_pool, sets)
 
     def labels(self, role: str | None = None) -> np.ndarray:

@@ -51,8 +51,10 @@ def comparison_page(
         import plotly.io as pio
         from plotly.offline import get_plotlyjs
 
-        for name, fig in (("marginals", marginals_figure(real, syn, summary)),
-                          ("correlations", correlation_figure(real, syn, kinds))):  # fmt: skip
+        for name, fig in (
+            ("marginals", marginals_figure(real, syn, summary)),
+            ("correlations", correlation_figure(real, syn, kinds)),
+        ):
             figures[name] = Markup(pio.to_html(fig, full_html=False, include_plotlyjs=False, include_mathjax=False))
         # Inline plotly.js once so the page works without network access.
         figures["plotly_js"] = Markup(get_plotlyjs())

@@ -92,8 +92,15 @@ def _private_jupyter(threads: int) -> Iterator[None]:
     A user's own ``python3`` kernelspec (``ipykernel install --user``) would win
     over this environment's, and run the notebook in another Python.
     """
-    keys = ("JUPYTER_PATH", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_CONFIG_DIR",
-            "IPYTHONDIR", "OMP_NUM_THREADS", "MPLBACKEND")  # fmt: skip
+    keys = (
+        "JUPYTER_PATH",
+        "JUPYTER_DATA_DIR",
+        "JUPYTER_RUNTIME_DIR",
+        "JUPYTER_CONFIG_DIR",
+        "IPYTHONDIR",
+        "OMP_NUM_THREADS",
+        "MPLBACKEND",
+    )
     saved = {k: os.environ.get(k) for k in keys}
     with tempfile.TemporaryDirectory(prefix="privsynth-eda-") as tmp:
         spec = Path(tmp, "data", "kernels", "python3")

@@ -46,8 +46,13 @@ def column_summary(real: pd.DataFrame, syn: pd.DataFrame, max_levels: int = 20) 
     rows = []
     for col in real.columns:
         r, s = real[col], syn[col] if col in syn else pd.Series(dtype=real[col].dtype)
-        row: dict[str, Any] = {"column": col, "missing real": r.isna().mean(), "missing synthetic": s.isna().mean(),
-                               "distinct real": r.nunique(), "distinct synthetic": s.nunique()}  # fmt: skip
+        row: dict[str, Any] = {
+            "column": col,
+            "missing real": r.isna().mean(),
+            "missing synthetic": s.isna().mean(),
+            "distinct real": r.nunique(),
+            "distinct synthetic": s.nunique(),
+        }
         if _categorical_like(r, max_levels):
             row["kind"] = "categorical"
             row["TVD"] = _tvd_categorical(r, s)
@@ -60,8 +65,9 @@ def column_summary(real: pd.DataFrame, syn: pd.DataFrame, max_levels: int = 20) 
             row["kind"] = "numeric"
             row["TVD"] = _tvd_numeric(r, pd.to_numeric(s, errors="coerce"), bins(r))
             sn = pd.to_numeric(s, errors="coerce")
-            row.update({"mean real": r.mean(), "mean synthetic": sn.mean(),
-                        "std real": r.std(), "std synthetic": sn.std()})  # fmt: skip
+            row.update(
+                {"mean real": r.mean(), "mean synthetic": sn.mean(), "std real": r.std(), "std synthetic": sn.std()}
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 

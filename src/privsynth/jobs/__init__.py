@@ -57,8 +57,11 @@ def run(snakemake: Any, body: Callable[[Any], None]) -> None:
     setup_logging(log_path)
     log.info(
         "job %s started (wildcards: %s) [pid %d on %s]",
-        snakemake.rule, dict(snakemake.wildcards), os.getpid(), runstate.hostname(),
-    )  # fmt: skip
+        snakemake.rule,
+        dict(snakemake.wildcards),
+        os.getpid(),
+        runstate.hostname(),
+    )
     if killed is not None:
         log.warning("previous run of this job: %s", killed.error_line())
         print(

@@ -145,8 +145,11 @@ class Artefacts:
         root = Path(results)
         candidates = [t for t, _ in CELL_ARTEFACTS] + list(CELL_EXTRAS)
         files = [_under(root, paths.cell(t, *key)) for key in cells for t in candidates]
-        files += [_under(root, paths.fill(t, dataset=ds)) for ds in dict.fromkeys(k[0] for k in cells)
-                  for t, _ in DATASET_ARTEFACTS]  # fmt: skip
+        files += [
+            _under(root, paths.fill(t, dataset=ds))
+            for ds in dict.fromkeys(k[0] for k in cells)
+            for t, _ in DATASET_ARTEFACTS
+        ]
         return cls.declared([f for f in files if f.is_file()], root)
 
 

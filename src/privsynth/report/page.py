@@ -50,8 +50,11 @@ def _links(items: Iterable[Link], out_dir: Path, prefix: str = "") -> list[dict[
 
 
 def _row(r: Mapping[str, Any], setting_col: str, metrics: list, links: list, with_ci: bool) -> dict[str, Any]:
-    flags = (("positive-control", r["positive_control"]), ("contradiction", r["contradiction"]),
-             ("undertrained", r.get("undertrained")))  # fmt: skip
+    flags = (
+        ("positive-control", r["positive_control"]),
+        ("contradiction", r["contradiction"]),
+        ("undertrained", r.get("undertrained")),
+    )
     badges = []
     if r["contradiction"]:
         badges.append({"kind": "bad"})
@@ -74,8 +77,9 @@ def _row(r: Mapping[str, Any], setting_col: str, metrics: list, links: list, wit
     }
 
 
-def _table(rows: pd.DataFrame, table_id: str, setting_col: str, links: Mapping[Any, list], metrics: list,
-           with_ci: bool) -> dict[str, Any]:  # fmt: skip
+def _table(
+    rows: pd.DataFrame, table_id: str, setting_col: str, links: Mapping[Any, list], metrics: list, with_ci: bool
+) -> dict[str, Any]:
     head = [("dataset", "Dataset", ""), ("generator", "Generator", ""), (setting_col, "Setting", "")]
     if with_ci:
         head.append(("runs", "Runs", "repeats of this setting (different seeds)"))
@@ -150,29 +154,39 @@ def render(
         own = plots.get(ds, {})
         section = one_run_report.html_section(df, ds)  # "" where no cell has the one-run audit
         comparison = artefacts.comparisons.get(ds)
-        datasets.append({
-            "name": ds,
-            "links": _links(artefacts.of_dataset(ds), out_dir),
-            "plots": [(name, svg) for name in PLOT_NAMES if (svg := _svg(own.get(name))) is not None],
-            "one_run_plot": _svg(own.get("one_run_audit")) if section else None,
-            "one_run_section": section,
-            "comparison": _csv_table(comparison) if comparison is not None else None,
-        })  # fmt: skip
+        datasets.append(
+            {
+                "name": ds,
+                "links": _links(artefacts.of_dataset(ds), out_dir),
+                "plots": [(name, svg) for name in PLOT_NAMES if (svg := _svg(own.get(name))) is not None],
+                "one_run_plot": _svg(own.get("one_run_audit")) if section else None,
+                "one_run_section": section,
+                "comparison": _csv_table(comparison) if comparison is not None else None,
+            }
+        )
     bad = df[df["contradiction"]]
     contradictions = [
-        {"dataset": r["dataset"], "generator": r["generator"], "setting": r["setting"],
-         "shadow_lb": fmt(r["audit_epsilon_lb_worst"], 3),
-         "one_run_lb": fmt(pd.to_numeric(r.get("one_run_epsilon_lb"), errors="coerce"), 3),
-         "one_run_eps": fmt(pd.to_numeric(r.get("one_run_fit_epsilon"), errors="coerce"), 3),
-         "epsilon": fmt(r["epsilon"], 3)}
+        {
+            "dataset": r["dataset"],
+            "generator": r["generator"],
+            "setting": r["setting"],
+            "shadow_lb": fmt(r["audit_epsilon_lb_worst"], 3),
+            "one_run_lb": fmt(pd.to_numeric(r.get("one_run_epsilon_lb"), errors="coerce"), 3),
+            "one_run_eps": fmt(pd.to_numeric(r.get("one_run_fit_epsilon"), errors="coerce"), 3),
+            "epsilon": fmt(r["epsilon"], 3),
+        }
         for _, r in bad.iterrows()
-    ]  # fmt: skip
+    ]
     under = agg[agg["undertrained"]] if len(agg) else agg
     undertrained = [
-        {"dataset": r["dataset"], "generator": r["generator"], "setting": r["base_setting"],
-         "reason": r["undertrained_reason"] or "stopped by a cap before it converged"}
+        {
+            "dataset": r["dataset"],
+            "generator": r["generator"],
+            "setting": r["base_setting"],
+            "reason": r["undertrained_reason"] or "stopped by a cap before it converged",
+        }
         for _, r in under.iterrows()
-    ]  # fmt: skip
+    ]
     page = (
         environment()
         .get_template(template)

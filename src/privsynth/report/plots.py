@@ -113,15 +113,21 @@ def make_plots(df: pd.DataFrame, dataset: str, out: Mapping[str, str | os.PathLi
         scatter(ax, sub, x, lb, colors)
         if claimed.any():  # the diagonal only means something for runs with a DP claim
             ax.plot([0, top], [0, top], color="black", lw=1, ls="--", label="audited = claimed (diagonal)")
-            ax.fill_between([0, top], [0, top], [top * 1.1] * 2, color="red", alpha=0.07,
-                            label="audit contradicts DP claim")  # fmt: skip
+            ax.fill_between(
+                [0, top], [0, top], [top * 1.1] * 2, color="red", alpha=0.07, label="audit contradicts DP claim"
+            )
         bad = sub["contradiction"].to_numpy()
         for i in np.flatnonzero(bad & has):
             ax.scatter(x[i], lb[i], s=260, facecolor="none", edgecolor="red", linewidth=2.5, zorder=4)
             ax.annotate(
-                "AUDIT CONTRADICTS DP CLAIM", (x[i], lb[i]), xytext=(8, -14), textcoords="offset points",
-                color="red", fontweight="bold", fontsize=8,
-            )  # fmt: skip
+                "AUDIT CONTRADICTS DP CLAIM",
+                (x[i], lb[i]),
+                xytext=(8, -14),
+                textcoords="offset points",
+                color="red",
+                fontweight="bold",
+                fontsize=8,
+            )
         ax.set_xlim(0, nodp_x * 1.08)
         ax.set_ylim(min(0.0, float(np.nanmin(lb[has]))), top * 1.1)
         if (~claimed & has).any():

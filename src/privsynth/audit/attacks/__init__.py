@@ -25,9 +25,16 @@ from .levenshtein import Levenshtein
 ATTACKS: dict[str, type[Attack]] = {a.name: a for a in (Groundhog, ClosestDistance, ExactMatch, Density, Levenshtein)}
 
 __all__ = [
-    "ATTACKS", "Attack", "ClosestDistance", "Density", "ExactMatch", "Groundhog", "Levenshtein", "SyntheticSets",
+    "ATTACKS",
+    "Attack",
+    "ClosestDistance",
+    "Density",
+    "ExactMatch",
+    "Groundhog",
+    "Levenshtein",
+    "SyntheticSets",
     "make_attacks",
-]  # fmt: skip
+]
 
 
 def make_attacks(

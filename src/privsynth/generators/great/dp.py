@@ -114,8 +114,16 @@ def fit_dp(
     log.info(
         "DP fine-tuning: %d rows, %d steps (%d epochs at sampling rate %.4f), noise %.4f, clip %.3g, "
         "delta %.3g, %s accountant, on %s",
-        n, steps, epochs, q, sigma, clip, delta, mechanism, device_name,
-    )  # fmt: skip
+        n,
+        steps,
+        epochs,
+        q,
+        sigma,
+        clip,
+        delta,
+        mechanism,
+        device_name,
+    )
     every = max(1, steps // 20)
     loss_val = float("nan")
     t0 = time.perf_counter()
@@ -145,8 +153,12 @@ def fit_dp(
         if step % every == 0 or step == steps:
             log.info(
                 "DP step %d/%d: loss %.4f, epsilon so far %.3f (%.1f s)",
-                step, steps, loss_val, accountant.get_epsilon(delta), time.perf_counter() - t0,
-            )  # fmt: skip
+                step,
+                steps,
+                loss_val,
+                accountant.get_epsilon(delta),
+                time.perf_counter() - t0,
+            )
     epsilon = float(accountant.get_epsilon(delta))
     model = gsm.to_standard_module()
     for p in model.parameters():

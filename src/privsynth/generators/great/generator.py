@@ -167,9 +167,12 @@ def _progress_callback(base: type) -> type:
             if logs and "loss" in logs:
                 log.info(
                     "step %d/%d (epoch %.1f): loss %.4f (%.1f s)",
-                    state.global_step, state.max_steps, logs.get("epoch", 0.0), logs["loss"],
+                    state.global_step,
+                    state.max_steps,
+                    logs.get("epoch", 0.0),
+                    logs["loss"],
                     time.perf_counter() - self._t0,
-                )  # fmt: skip
+                )
             return super().on_log(args, state, control, logs=logs, **kwargs)
 
     return LoggedProgress

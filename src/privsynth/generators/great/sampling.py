@@ -53,10 +53,15 @@ def sample_rows(
     great._resolve_device(device)
     great.model.eval()
     log.info(
-        "sampling %d rows: %s sampling, batches of %d, temperature %g, max_length %d, "
-        "budget %.0f s / %d attempts",
-        n, "guided" if guided else "standard", k, temperature, max_length, budget, max_attempts,
-    )  # fmt: skip
+        "sampling %d rows: %s sampling, batches of %d, temperature %g, max_length %d, " "budget %.0f s / %d attempts",
+        n,
+        "guided" if guided else "standard",
+        k,
+        temperature,
+        max_length,
+        budget,
+        max_attempts,
+    )
     kept: list[pd.DataFrame] = []
     have = generated = incomplete = invalid = attempts = errors = 0
     reasons: Counter[str] = Counter()
@@ -85,8 +90,13 @@ def sample_rows(
             have += len(good)
         log.info(
             "attempt %d: %d candidates, %d complete, %d valid so far of %d (%.1f s)",
-            attempts, len(raw), len(complete), have, n, time.perf_counter() - t0,
-        )  # fmt: skip
+            attempts,
+            len(raw),
+            len(complete),
+            have,
+            n,
+            time.perf_counter() - t0,
+        )
     elapsed = time.perf_counter() - t0
     metrics.update(
         sample_attempts=attempts,
@@ -126,8 +136,12 @@ def sample_rows(
         )
     log.info(
         "sampled %d valid rows in %d attempts (%.1f s); dropped %d incomplete, %d outside the schema",
-        n, attempts, elapsed, incomplete, invalid,
-    )  # fmt: skip
+        n,
+        attempts,
+        elapsed,
+        incomplete,
+        invalid,
+    )
     if reasons:
         log.info("schema violations: %s", dict(reasons.most_common()))
     return pd.concat(kept).head(n).reset_index(drop=True)

@@ -16,10 +16,25 @@ from .progress import finite, undertraining
 log = logging.getLogger("privsynth.mostlyai")
 
 COMPARISON_COLUMNS = [
-    "setting", "accuracy", "accuracy_source", "training_seconds", "epsilon", "delta", "epochs", "stop_reason",
-    "undertrained", "sdk_accuracy", "qa_accuracy", "val_loss", "runtime_seconds", "noise_multiplier",
-    "max_grad_norm", "max_epsilon", "device", "undertrained_reason",
-]  # fmt: skip
+    "setting",
+    "accuracy",
+    "accuracy_source",
+    "training_seconds",
+    "epsilon",
+    "delta",
+    "epochs",
+    "stop_reason",
+    "undertrained",
+    "sdk_accuracy",
+    "qa_accuracy",
+    "val_loss",
+    "runtime_seconds",
+    "noise_multiplier",
+    "max_grad_norm",
+    "max_epsilon",
+    "device",
+    "undertrained_reason",
+]
 ACCURACY_SOURCES = {"sdk": "SDK model report", "qa": "privsynth QA"}
 
 
@@ -71,11 +86,18 @@ def _cell(v: Any, col: str) -> str:
 
 
 _MD_COLUMNS = {
-    "setting": "setting", "accuracy": "accuracy", "accuracy_source": "accuracy from",
-    "training_seconds": "runtime (s)", "epsilon": "epsilon", "delta": "delta", "epochs": "epochs",
-    "stop_reason": "stopped because", "undertrained": "undertrained", "val_loss": "val loss",
+    "setting": "setting",
+    "accuracy": "accuracy",
+    "accuracy_source": "accuracy from",
+    "training_seconds": "runtime (s)",
+    "epsilon": "epsilon",
+    "delta": "delta",
+    "epochs": "epochs",
+    "stop_reason": "stopped because",
+    "undertrained": "undertrained",
+    "val_loss": "val loss",
     "runtime_seconds": "job wall (s)",
-}  # fmt: skip
+}
 
 
 def comparison_markdown(df: pd.DataFrame, dataset: str) -> str:

@@ -97,9 +97,12 @@ class MostlyAIGenerator(Generator):
         self.accuracy = finite(g.accuracy)
         log.info(
             "training done: %.2f epochs, stop reason %s, accuracy %s, epsilon %s, delta %s",
-            self.training["epochs"], self.training["stop_reason"], self.accuracy,
-            self.training["epsilon"], self.training["delta"],
-        )  # fmt: skip
+            self.training["epochs"],
+            self.training["stop_reason"],
+            self.accuracy,
+            self.training["epsilon"],
+            self.training["delta"],
+        )
         self._check_max_epsilon()
         if self.for_audit:  # an audit's shadow fit only samples: no generator zip
             return
