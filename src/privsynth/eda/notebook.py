@@ -29,6 +29,7 @@ from unittest import mock
 
 import pandas as pd
 
+from ..envvars import environment
 from ..errors import ConfigError, PrivsynthError
 from ..io import atomic_path
 from .offline import live_content, make_offline
@@ -68,18 +69,11 @@ def _export_html_inert(report: Any, html_path: str, dataset_name: str, dataset_d
     def export(self: Any, nb: Any, html_filepath: str, timeout: int = 120, **_: Any) -> None:
         Path(html_filepath).write_text(_run_sanitized(nb, timeout), encoding="utf-8")
 
-    saved = os.environ.get("PYDEVD_DISABLE_FILE_VALIDATION")
-    os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # as edvart: no debugger warning from frozen modules
-    try:
-        with mock.patch.object(type(report), "_export_html", export):
-            report.export_html(
-                html_path, dataset_name=dataset_name, dataset_description=dataset_description, timeout=timeout
-            )
-    finally:
-        if saved is None:
-            os.environ.pop("PYDEVD_DISABLE_FILE_VALIDATION", None)
-        else:
-            os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = saved
+    # as edvart: no debugger warning from frozen modules
+    with environment({"PYDEVD_DISABLE_FILE_VALIDATION": "1"}), mock.patch.object(type(report), "_export_html", export):
+        report.export_html(
+            html_path, dataset_name=dataset_name, dataset_description=dataset_description, timeout=timeout
+        )
 
 
 # --- edvart report ------------------------------------------------------------
@@ -92,16 +86,6 @@ def _private_jupyter(threads: int) -> Iterator[None]:
     A user's own ``python3`` kernelspec (``ipykernel install --user``) would win
     over this environment's, and run the notebook in another Python.
     """
-    keys = (
-        "JUPYTER_PATH",
-        "JUPYTER_DATA_DIR",
-        "JUPYTER_RUNTIME_DIR",
-        "JUPYTER_CONFIG_DIR",
-        "IPYTHONDIR",
-        "OMP_NUM_THREADS",
-        "MPLBACKEND",
-    )
-    saved = {k: os.environ.get(k) for k in keys}
     with tempfile.TemporaryDirectory(prefix="privsynth-eda-") as tmp:
         spec = Path(tmp, "data", "kernels", "python3")
         spec.mkdir(parents=True)
@@ -111,23 +95,17 @@ def _private_jupyter(threads: int) -> Iterator[None]:
             "language": "python",
         }
         (spec / "kernel.json").write_text(json.dumps(kernel))
-        os.environ.update(
-            JUPYTER_PATH=str(Path(tmp, "data")),
-            JUPYTER_DATA_DIR=str(Path(tmp, "data")),
-            JUPYTER_RUNTIME_DIR=str(Path(tmp, "runtime")),
-            JUPYTER_CONFIG_DIR=str(Path(tmp, "config")),
-            IPYTHONDIR=str(Path(tmp, "ipython")),
-            OMP_NUM_THREADS=str(max(1, threads)),
-        )
-        os.environ.pop("MPLBACKEND", None)  # the kernel picks its inline backend
-        try:
+        private = {
+            "JUPYTER_PATH": str(Path(tmp, "data")),
+            "JUPYTER_DATA_DIR": str(Path(tmp, "data")),
+            "JUPYTER_RUNTIME_DIR": str(Path(tmp, "runtime")),
+            "JUPYTER_CONFIG_DIR": str(Path(tmp, "config")),
+            "IPYTHONDIR": str(Path(tmp, "ipython")),
+            "OMP_NUM_THREADS": str(max(1, threads)),
+            "MPLBACKEND": None,  # the kernel picks its inline backend
+        }
+        with environment(private):
             yield
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
 
 
 @contextlib.contextmanager
