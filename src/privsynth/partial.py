@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import report, runstate
+from . import paths, report, runstate
 from . import summary as summary_mod
 
 log = logging.getLogger("privsynth.partial")
@@ -40,7 +40,7 @@ PARTIAL_DIR = "partial"
 PARTIAL_FILES = ("summary.csv", "failed.csv", "index.html")
 # Files other than metrics.json that give a cell summary columns, when the grid's
 # own list (the workflow's SUMMARY_EXTRAS) is not at hand.
-DEFAULT_EXTRAS = ("utility.json", "audit/summary.json", "audit_skipped.json")
+DEFAULT_EXTRAS = (paths.UTILITY, paths.AUDIT_SUMMARY, paths.AUDIT_SKIPPED)
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def status(
 
 
 def write_partial(
-    results_dir: str | Path = "results",
+    results_dir: str | Path = paths.RESULTS,
     cells: Sequence[Key] | None = None,
     qa: bool | None = None,
     extras_of: Callable[[Key], Iterable[str]] | None = None,
@@ -147,31 +147,31 @@ def write_partial(
     if not cells:
         return None
 
-    def cell_dir(k: Key) -> str:
-        return f"{results.name}/{k[0]}/{k[1]}/{k[2]}"
+    def cell_file(k: Key, template: str) -> str:  # the layout's file of cell k, below this results folder
+        return f"{results.name}/" + paths.cell(template, *k).removeprefix(f"{paths.RESULTS}/")
 
     def extras(k: Key) -> list[str]:
         if extras_of is not None:
             return list(extras_of(k))
-        return [f"{cell_dir(k)}/{rel}" for rel in DEFAULT_EXTRAS if (results.parent / cell_dir(k) / rel).is_file()]
+        return [cell_file(k, t) for t in DEFAULT_EXTRAS if (results.parent / cell_file(k, t)).is_file()]
 
-    use_qa = qa if qa is not None else any((results.parent / cell_dir(k) / "qa/metrics.json").is_file() for k in cells)
+    use_qa = qa if qa is not None else any((results.parent / cell_file(k, paths.QA_METRICS)).is_file() for k in cells)
 
     def expected(k: Key) -> list[str]:
-        paths = [f"{cell_dir(k)}/metrics.json"]
+        files = [cell_file(k, paths.METRICS)]
         if use_qa:
-            paths.append(f"{cell_dir(k)}/qa/metrics.json")
-        return paths + extras(k)
+            files.append(cell_file(k, paths.QA_METRICS))
+        return files + extras(k)
 
     fails = failures(results)
     states = status(results, cells, expected, fails)
     base = results.parent
-    have = [s for s in states if (base / f"{cell_dir(s.key)}/metrics.json").is_file()]
+    have = [s for s in states if (base / cell_file(s.key, paths.METRICS)).is_file()]
     rows = [
         {
-            "metrics": str(base / f"{cell_dir(s.key)}/metrics.json"),
-            "qa": str(base / f"{cell_dir(s.key)}/qa/metrics.json")
-            if (base / f"{cell_dir(s.key)}/qa/metrics.json").is_file()
+            "metrics": str(base / cell_file(s.key, paths.METRICS)),
+            "qa": str(base / cell_file(s.key, paths.QA_METRICS))
+            if (base / cell_file(s.key, paths.QA_METRICS)).is_file()
             else None,
         }
         for s in have
@@ -273,7 +273,7 @@ def _render(df: pd.DataFrame, failed: pd.DataFrame, results: Path, page: Path, n
     report.render(df, results, page, {}, template="partial.html.j2", partial=notice)
 
 
-def remove_superseded(results_dir: str | Path = "results") -> bool:
+def remove_superseded(results_dir: str | Path = paths.RESULTS) -> bool:
     """Delete results/partial once a full report newer than it exists."""
     results = Path(results_dir)
     partial, full = results / PARTIAL_DIR, results / "report" / "index.html"
@@ -316,7 +316,7 @@ def on_error(
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    results = args[0] if args else "results"
+    results = args[0] if args else paths.RESULTS
     page = write_partial(results)
     if page is None:
         print(f"no cells found under {results}", file=sys.stderr)
