@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from snakemake.utils import validate
 
+from privsynth import paths
 from privsynth.config import Grid
 from privsynth.errors import ConfigError
 
@@ -45,7 +46,8 @@ def test_repeats_expand_cells_with_offset_seeds() -> None:
 def test_default_is_one_run_with_unchanged_paths() -> None:
     grid = Grid(config(), validate)
     assert sorted(grid.cells) == [("a", "marginals", "default"), ("a", "marginals", "other"), ("b", "copy", "default")]
-    assert grid.cell("a", "marginals", "default").path == "results/a/marginals/default"
+    c = grid.cell("a", "marginals", "default")
+    assert paths.cell(paths.CELL, c.dataset, c.generator, c.setting) == "results/a/marginals/default"
 
 
 def test_reserved_setting_name_and_bad_values() -> None:
