@@ -55,6 +55,8 @@ def test_auc_equals_the_hand_written_one() -> None:
         n = int(rng.integers(2, 200))
         y = rng.integers(0, 2, n)
         s = rng.normal(size=n) if i % 2 else rng.integers(0, 4, n).astype(float)  # ties
+        if i % 3 == 0:
+            s = s.astype(np.float32)  # attacks' scores are often float32: the AUC stays float64
         old = _old_auc(y, s)
         for new in (stats.auc(y, s), bounds.auc(y, s)):
-            assert (np.isnan(old) and np.isnan(new)) or new == old
+            assert (np.isnan(old) and np.isnan(new)) or (new == old and type(new) is float)

@@ -82,7 +82,7 @@ def auc(labels: np.ndarray, scores: np.ndarray) -> float:
     n1, n0 = int(y.sum()), int((~y).sum())
     if n1 == 0 or n0 == 0:
         return float("nan")
-    s = np.asarray(scores)
+    s = np.asarray(scores, dtype=np.float64)  # float32 scores would give a float32 U (the old rank sum was float64)
     u = stats.mannwhitneyu(s[y], s[~y], use_continuity=False, method="asymptotic").statistic
     return float(u / (n1 * n0))
 

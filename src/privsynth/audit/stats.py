@@ -28,7 +28,7 @@ def auc(labels: np.ndarray, scores: np.ndarray) -> float:
     inputs, which would reorder attacks whose shadow AUCs tie (``report.select``).
     """
     y = np.asarray(labels).astype(bool)
-    s = np.asarray(scores)
+    s = np.asarray(scores, dtype=np.float64)  # float32 scores would give a float32 U (the old rank sum was float64)
     n1, n0 = int(y.sum()), int((~y).sum())
     if n1 == 0 or n0 == 0:
         return float("nan")
