@@ -25,13 +25,11 @@ Census is read from $PRIVSYNTH_CENSUS or ../shared/data/census.csv.gz (no intern
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import logging
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -39,9 +37,12 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import yaml  # noqa: E402
+from _checkout import ENV, load, snakemake, tests_helper  # noqa: E402
 
 STEPS = ("env", "mostlyai", "great", "one_run")
 RESERVE_S = 150  # seconds of --budget-s kept for the steps after mostlyai
@@ -129,16 +130,8 @@ def step_env(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def _script(path: Path) -> Any:
-    """A helper script of this checkout (benchmarks/, tests/) as a module."""
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def _curves() -> Any:
-    return _script(REPO / "benchmarks" / "mostlyai_curves.py")
+    return load(REPO / "benchmarks" / "mostlyai_curves.py")
 
 
 def step_mostlyai(args: argparse.Namespace, work: Path, deadline: float) -> list[dict[str, Any]]:
@@ -166,7 +159,7 @@ def step_mostlyai(args: argparse.Namespace, work: Path, deadline: float) -> list
         else:
             s.update(max_training_time=args.mostlyai_minutes)
         with tempfile.TemporaryDirectory(prefix="privsynth-gpucheck-") as wd, GpuSampler() as gpu:
-            filled = _script(REPO / "tests" / "generator_settings.py").filled
+            filled = tests_helper("generator_settings").filled
 
             from privsynth.generators.mostlyai import MostlyAIGenerator, reap_children
 
@@ -204,13 +197,13 @@ def step_mostlyai(args: argparse.Namespace, work: Path, deadline: float) -> list
 
 
 def step_great(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
-    filled = _script(REPO / "tests" / "generator_settings.py").filled
+    filled = tests_helper("generator_settings").filled
     from sklearn.datasets import load_breast_cancer
 
     from privsynth.generators import great
     from privsynth.schema import infer_schema, validate_frame
 
-    build_tiny_model = _script(REPO / "tests" / "great_tiny.py").build_tiny_model
+    build_tiny_model = tests_helper("great_tiny").build_tiny_model
 
     cols = ["mean radius", "mean texture", "worst area", "target"]
     df = load_breast_cancer(as_frame=True).frame[cols]
@@ -298,25 +291,10 @@ def step_one_run_audit(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     wd.mkdir(parents=True, exist_ok=True)
     (wd / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     target = "results/census/mostlyai/gpu_check/audit/one_run.json"
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(REPO / "Snakefile"),
-        "-d",
-        str(wd),
-        "--configfile",
-        str(wd / "config.yaml"),
-        "--cores",
-        str(max(2, args.threads)),
-        target,
-        "--resources",
-        "gpu=1",
-    ]
+    cmd = [*snakemake(wd, wd / "config.yaml", max(2, args.threads)), target, "--resources", "gpu=1"]
     t0 = time.perf_counter()
     with GpuSampler() as gpu:
-        proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")})
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=ENV)
     out: dict[str, Any] = {"seconds": round(time.perf_counter() - t0, 1), **gpu.summary()}
     if proc.returncode != 0:
         out["error"] = (proc.stdout + proc.stderr)[-1500:]

@@ -13,7 +13,6 @@ docs/great.md records what this measured and why GReaT keeps its own loop.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import logging
 import os
@@ -25,17 +24,10 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
 
+from _checkout import tests_helper  # noqa: E402
 
-def _tests_helper(name: str):  # a module
-    """A helper module of tests/ (not a package: loaded by path)."""
-    spec = importlib.util.spec_from_file_location(name, REPO / "tests" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-filled = _tests_helper("generator_settings").filled
-build_tiny_model = _tests_helper("great_tiny").build_tiny_model
+filled = tests_helper("generator_settings").filled
+build_tiny_model = tests_helper("great_tiny").build_tiny_model
 
 from privsynth.generators.great.codec import Codec  # noqa: E402
 from privsynth.generators.great.dp import _collate, _per_row_loss, fit_dp  # noqa: E402

@@ -14,7 +14,6 @@ real checkpoint costs.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import logging
 import os
@@ -26,20 +25,13 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
 
+from _checkout import tests_helper  # noqa: E402
+
 from privsynth.generators import great  # noqa: E402
 from privsynth.schema import infer_schema, validate_frame  # noqa: E402
 
-
-def _tests_helper(name: str):  # a module
-    """A helper module of tests/ (not a package: loaded by path)."""
-    spec = importlib.util.spec_from_file_location(name, REPO / "tests" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-build_tiny_model = _tests_helper("great_tiny").build_tiny_model
-filled = _tests_helper("generator_settings").filled
+build_tiny_model = tests_helper("great_tiny").build_tiny_model
+filled = tests_helper("generator_settings").filled
 
 COLUMNS = ["mean radius", "mean texture", "worst area", "target"]
 

@@ -22,12 +22,10 @@ from __future__ import annotations
 
 import argparse
 import copy
-import importlib.util
 import json
 import logging
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -37,19 +35,12 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 
+from _checkout import ENV, snakemake, tests_helper  # noqa: E402
+
 from privsynth.datasets import load_schema, load_split  # noqa: E402
 from privsynth.generators.mostlyai import MostlyAIGenerator, reap_children  # noqa: E402
 
-
-def _tests_helper(name: str):  # a module
-    """A helper module of tests/ (not a package: loaded by path)."""
-    spec = importlib.util.spec_from_file_location(name, REPO / "tests" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-filled = _tests_helper("generator_settings").filled
+filled = tests_helper("generator_settings").filled
 
 
 def prepare(cfg: dict, dataset: str, work: Path) -> Path:
@@ -71,25 +62,7 @@ def prepare(cfg: dict, dataset: str, work: Path) -> Path:
     (work / "prep.yaml").write_text(yaml.safe_dump(small, sort_keys=False))
     data = work / "results" / dataset / "data"
     targets = [str(data.relative_to(work) / f) for f in ("train.parquet", "holdout.parquet", "schema.json")]
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-s",
-            str(REPO / "Snakefile"),
-            "-d",
-            str(work),
-            "--configfile",
-            str(work / "prep.yaml"),
-            "--cores",
-            "1",
-            *targets,
-        ],
-        check=True,
-        capture_output=True,
-        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
-    )
+    subprocess.run([*snakemake(work, work / "prep.yaml", 1), *targets], check=True, capture_output=True, env=ENV)
     return data
 
 

@@ -30,6 +30,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 
+from _checkout import ENV, snakemake  # noqa: E402
+
 from privsynth.generators.mostlyai import comparison_markdown, comparison_table  # noqa: E402
 from privsynth.io import read_json  # noqa: E402
 
@@ -74,22 +76,9 @@ def main() -> int:
     load_before = os.getloadavg()
     # Data preparation first, so the timed run is only the generator jobs.
     prep = [f"results/{ds}/data/train.parquet" for ds in cfg["datasets"]]
-    base = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(REPO / "Snakefile"),
-        "-d",
-        str(work),
-        "--configfile",
-        str(work / "config.yaml"),
-        "--cores",
-        str(args.cores),
-    ]
-    # Job scripts must import this checkout's package, not another pip-installed one.
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    subprocess.run([*base, *prep], check=True, capture_output=True, env=env)
+    base = snakemake(work, work / "config.yaml", args.cores)
+
+    subprocess.run([*base, *prep], check=True, capture_output=True, env=ENV)
     t0 = time.perf_counter()
     # Only the generator jobs: no EDA, utility or report jobs in the timed run.
     cells = [
@@ -98,7 +87,7 @@ def main() -> int:
         for name in d["generators"]["mostlyai"]
     ]
     cmd = [*base, "--forcerun", "synthesize_mostlyai", "--keep-going", *cells]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=ENV)
     total = time.perf_counter() - t0
     if proc.returncode != 0:
         print(proc.stderr[-4000:], file=sys.stderr)
