@@ -51,6 +51,7 @@ FAMILIES: dict[str, list[str]] = {
     "synthesize_plugin": _SYNTH,
     "synthesize_mostlyai": [
         "jobs/mostlyai:synthesize_job",
+        "jobs/synthesize:synthesize_cell",
         "synthesize",
         *_READ,
         "schema",
@@ -102,6 +103,7 @@ FAMILIES: dict[str, list[str]] = {
     "audit_one_run_train": ["jobs/audit_one_run:train_job", "audit/canary:audit_train", "audit/one_run"],
     "audit_one_run_fit": [
         "jobs/audit_one_run:fit_job",
+        "jobs/synthesize:synthesize_cell",
         "synthesize",
         *_READ,
         "schema",

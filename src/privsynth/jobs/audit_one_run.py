@@ -8,7 +8,7 @@ import tempfile
 from typing import Any
 
 from ..audit import canary
-from ..synthesize import synthesize
+from .synthesize import synthesize_cell
 
 
 def canaries_job(sm: Any) -> None:
@@ -21,15 +21,7 @@ def train_job(sm: Any) -> None:
 
 def fit_job(sm: Any) -> None:
     with tempfile.TemporaryDirectory(prefix="privsynth-one-run-") as workdir:
-        synthesize(
-            sm.input.train,
-            sm.input.schema,
-            sm.output.synthetic,
-            sm.output.metrics,
-            sm.params.job,
-            workdir=workdir,
-            threads=sm.threads,
-        )
+        synthesize_cell(sm, workdir)
 
 
 def attack_job(sm: Any) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..generators.mostlyai import reap_children, write_comparison
 from ..io import write_with
-from ..synthesize import synthesize
+from .synthesize import synthesize_cell
 
 log = logging.getLogger("privsynth.mostlyai")
 
@@ -20,15 +20,7 @@ def synthesize_job(sm: Any) -> None:
     # A private local_dir per job (in node-local TMPDIR): parallel jobs share nothing.
     with tempfile.TemporaryDirectory(prefix="privsynth-mostlyai-", ignore_cleanup_errors=True) as workdir:
         try:
-            synthesize(
-                sm.input.train,
-                sm.input.schema,
-                sm.output.synthetic,
-                sm.output.metrics,
-                sm.params.job,
-                workdir=workdir,
-                threads=sm.threads,
-            )
+            synthesize_cell(sm, workdir)
             exported = Path(workdir) / "generator.zip"
             write_with(lambda tmp: shutil.copyfile(exported, tmp), sm.output.generator)
             log.info("wrote %s", sm.output.generator)
