@@ -165,41 +165,42 @@ def test_changed_library_code_reruns_exactly_its_jobs(done_run):
     assert NOTHING in _run(repo, work, cfg, "-n").stdout
 
 
-def test_code_identity_separates_rule_families(tmp_path, monkeypatch):
-    """A fixed attack reruns audit_attack, not synthesis or the shadow fits."""
+WC = {"dataset": "census", "generator": "marginals", "setting": "default"}
+
+
+@pytest.fixture
+def code_copy(tmp_path, monkeypatch):
+    """A copy of src/privsynth that privsynth.identity reads, and every rule's code identity before a change."""
     from privsynth import identity
 
     src = tmp_path / "privsynth"
     shutil.copytree(identity.SRC, src, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(identity, "SRC", src)
-    wc = {"dataset": "census", "generator": "marginals", "setting": "default"}
     rules = sorted(identity.FAMILIES)
-    before = {r: identity.code_identity(r, wc) for r in rules}
+    return identity, src, rules, {r: identity.code_identity(r, WC) for r in rules}
+
+
+def test_code_identity_separates_rule_families(code_copy):
+    """A fixed attack reruns audit_attack, not synthesis or the shadow fits."""
+    identity, src, rules, before = code_copy
     attack = src / "audit/attacks/density.py"  # one attack of the attacks package
     attack.write_text(attack.read_text() + "\n_FIXED = 1\n")
-    after = {r: identity.code_identity(r, wc) for r in rules}
+    after = {r: identity.code_identity(r, WC) for r in rules}
     assert [r for r in rules if before[r] != after[r]] == ["audit_attack"]
     # privsynth.synthesize is part of every synthesis identity (the one-run audit's own
     # fit included), jobs/summary.py only of the summary's.
     synth = src / "synthesize.py"
     synth.write_text(synth.read_text().replace('"rows": len(syn),', '"rows": int(len(syn)),'))
-    changed = sorted(r for r in rules if identity.code_identity(r, wc) != after[r])
+    changed = sorted(r for r in rules if identity.code_identity(r, WC) != after[r])
     assert changed == sorted([r for r in rules if r.startswith("synthesize_")] + ["audit_one_run_fit"])
 
 
-def test_a_changed_page_template_reruns_the_pages_that_use_it(tmp_path, monkeypatch):
+def test_a_changed_page_template_reruns_the_pages_that_use_it(code_copy):
     """Templates are code too: editing the report's template reruns the report rules only."""
-    from privsynth import identity
-
-    src = tmp_path / "privsynth"
-    shutil.copytree(identity.SRC, src, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(identity, "SRC", src)
-    wc = {"dataset": "census", "generator": "marginals", "setting": "default"}
-    rules = sorted(identity.FAMILIES)
-    before = {r: identity.code_identity(r, wc) for r in rules}
+    identity, src, rules, before = code_copy
     page = src / "report/templates/index.html.j2"
     page.write_text(page.read_text() + "\n{# changed #}\n")
-    assert [r for r in rules if identity.code_identity(r, wc) != before[r]] == ["report", "report_plots"]
+    assert [r for r in rules if identity.code_identity(r, WC) != before[r]] == ["report", "report_plots"]
 
 
 def test_every_rule_has_a_code_family():
