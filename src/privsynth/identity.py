@@ -115,6 +115,7 @@ FAMILIES: dict[str, list[str]] = {
         "audit/canary:attack",
         "audit/one_run",
         "audit/bounds",
+        "audit/stats:auc",
         "audit/encoding",
         "audit/one_run_report",
         "audit/threat_model",

@@ -20,6 +20,8 @@ import math
 import numpy as np
 from scipy import stats
 
+from .stats import auc
+
 # Binary-search steps for epsilon (2^-40 of the bracket: far below any printed digit).
 _STEPS = 40
 _EPS_MAX = 60.0
@@ -74,17 +76,7 @@ def perfect_guessing_lb(r: int, alpha: float) -> float:
 
 
 # --- AUC ------------------------------------------------------------------------
-
-
-def auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Mann-Whitney AUC (``scipy.stats.mannwhitneyu``; ties count 1/2); labels 1 = canary included."""
-    y = np.asarray(labels).astype(bool)
-    n1, n0 = int(y.sum()), int((~y).sum())
-    if n1 == 0 or n0 == 0:
-        return float("nan")
-    s = np.asarray(scores, dtype=np.float64)  # float32 scores would give a float32 U (the old rank sum was float64)
-    u = stats.mannwhitneyu(s[y], s[~y], use_continuity=False, method="asymptotic").statistic
-    return float(u / (n1 * n0))
+# ``auc`` is the shadow audit's (audit.stats): labels 1 = canary included.
 
 
 def _hm_var(theta: float, n1: int, n0: int) -> float:
