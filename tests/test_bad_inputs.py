@@ -462,3 +462,141 @@ def test_failed_job_logs_the_line_and_is_redone_next_run(tmp_path: Path) -> None
     # Nothing marked complete: the next run redoes prepare_data (and keeps the fetched raw data).
     planned = _planned(run_snakemake(tmp_path, cfg, "-n", "--until", "prepare_data"))
     assert planned == {"prepare_data": 1}, planned
+
+
+# --- synthesis contract (issue 23 items 1, 2): controls are checked, the cell's identity is privsynth's --------
+
+HOSTILE = '''\
+"""Test double: a plug-in whose behaviour (settings.mode) breaks one rule of the synthesis contract."""
+import math
+
+from privsynth.generators.base import Generator
+
+
+class Hostile(Generator):
+    name = "hostile"
+
+    def fit(self, train, schema, settings, seed):
+        self.train, self.mode, self.ref = train, settings["mode"], settings.get("ref")
+
+    def sample(self, n):
+        if self.mode == "none":
+            return None
+        if self.mode in ("fake_positive",):
+            import pandas as pd
+            return pd.read_parquet(self.ref).sample(n=n, replace=True, random_state=0).reset_index(drop=True)
+        return self.train.sample(n=n, replace=True, random_state=0).reset_index(drop=True)
+
+    def metrics(self):
+        return {
+            "identity": {"dataset": "evil", "setting": "hacked", "rows": 999999, "train_rows": "<b>x</b>"},
+            "epsilon": {"epsilon": -1},
+            "inf": {"epsilon": math.inf},
+            "declares_negative": {"negative_control": True},
+            "fake_positive": {"positive_control": True},
+            "object": {"model": object()},
+        }.get(self.mode, {})
+
+
+GENERATOR = Hostile
+'''
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A prepared split (train/holdout/schema) of 200 distinct records, and a plug-in directory."""
+    tmp = tmp_path_factory.mktemp("prepared")
+    run, outs, _ = _prepare_row("label")(tmp)
+    run()
+    plugins = tmp / "plugins"
+    plugins.mkdir()
+    (plugins / "hostile.py").write_text(HOSTILE)
+    (plugins / "hostile.yaml").write_text("type: object\n")
+    return {"train": outs[0], "holdout": outs[1], "schema": outs[2], "plugins": plugins}
+
+
+def _synth(prepared: dict[str, Path], tmp: Path, generator: str, settings: dict[str, Any]) -> tuple[Path, Path]:
+    from privsynth.synthesize import synthesize
+
+    out = tmp / "cell"
+    syn, met = out / "synthetic.parquet", out / "metrics.json"
+    job = {"dataset": "t", "generator": generator, "setting": "s", "settings": settings, "seed": 0}
+    synthesize(str(prepared["train"]), str(prepared["schema"]), str(syn), str(met), job)
+    return syn, met
+
+
+def test_negative_control_that_releases_training_rows_is_refused(prepared: dict[str, Path], tmp_path: Path) -> None:
+    from privsynth.errors import GeneratorError
+
+    train = prepared["train"]
+    with pytest.raises(GeneratorError) as err:
+        _synth(prepared, tmp_path, "holdout", {"path": str(train)})
+    assert str(err.value) == (
+        f"datasets.t.generators.holdout.s: negative control holdout released 160 of 160 rows equal to records of the "
+        f"training split {train} (at most 0 expected from identical records of different people); a negative control "
+        f"must share no record with training: point datasets.t.generators.holdout.s.path (now {train}) at rows "
+        "disjoint from training (e.g. the holdout split)"
+    )
+    assert not (tmp_path / "cell").exists()  # nothing written: the cell cannot enter the summary
+
+
+def test_negative_and_positive_controls_that_keep_their_contract_pass(prepared: dict[str, Path], tmp_path: Path) -> None:
+    from privsynth.io import read_json
+
+    _, met = _synth(prepared, tmp_path / "neg", "holdout", {"path": str(prepared["holdout"])})
+    m = read_json(met)
+    assert (m["negative_control"], m["control_check"], m["control_rows_in_train"]) == (True, "passed", 0)
+    _, met = _synth(prepared, tmp_path / "pos", "copy", {})
+    m = read_json(met)
+    assert (m["positive_control"], m["control_check"], m["control_rows_in_train"]) == (True, "passed", 160)
+
+
+def test_census_holdout_passes_the_negative_control_check(census_path: Path) -> None:
+    """Identical records of different people (census has some) are not a leak: the natural rate is allowed."""
+    from privsynth.contract import check_control
+
+    df = pd.read_csv(census_path).sample(frac=1.0, random_state=0)
+    train, holdout = df.iloc[:39000], df.iloc[39000:]
+    out = check_control("negative", holdout, train, list(df.columns), "holdout", "w", "train")
+    assert 0 < out["control_rows_in_train"] <= out["control_rows_allowed"]
+    with pytest.raises(PrivsynthError, match="negative control holdout released 9842 of 9842 rows"):
+        check_control("negative", df.iloc[:9842], train.iloc[:20000], list(df.columns), "holdout", "w", "train")
+
+
+PLUGIN_ROWS = [
+    (
+        "metrics overwrite the cell identity",
+        "identity",
+        "hostile: metrics() sets 'dataset', 'rows', 'setting', 'train_rows', reserved for privsynth's cell identity "
+        "and timings; rename the key (e.g. hostile_dataset)",
+    ),
+    ("negative epsilon", "epsilon", "hostile: metrics() epsilon must be a finite number >= 0 or null, got -1"),
+    ("infinite epsilon", "inf", "hostile: metrics() epsilon must be a finite number >= 0 or null, got inf"),
+    ("not JSON", "object", "hostile: metrics() model is a object, not a JSON value (number, text, list, dict)"),
+    ("sample returns None", "none", "hostile: sample() returned NoneType, not a pandas DataFrame"),
+    (
+        "declares itself a negative control, copies training",
+        "declares_negative",
+        "datasets.t.generators.hostile.s: negative control hostile released 160 of 160 rows equal to records of the "
+        "training split {train} (at most 0 expected from identical records of different people); a negative control "
+        "must share no record with training: its generator must not copy training records",
+    ),
+    (
+        "declares itself a positive control, releases other rows",
+        "fake_positive",
+        "datasets.t.generators.hostile.s: positive control hostile released 0 of 160 rows equal to records of the "
+        "training split {train}, covering 0 of its 160 distinct records; a positive control must reproduce the "
+        "training split",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mode", "message"), [r[1:] for r in PLUGIN_ROWS], ids=[r[0] for r in PLUGIN_ROWS])
+def test_plugin_cannot_corrupt_its_cell(
+    prepared: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, message: str
+) -> None:
+    monkeypatch.setenv("PRIVSYNTH_PLUGINS", str(prepared["plugins"]))
+    with pytest.raises(PrivsynthError) as err:
+        _synth(prepared, tmp_path, "hostile", {"mode": mode, "ref": str(prepared["holdout"])})
+    assert str(err.value) == message.format(train=prepared["train"])
+    assert not (tmp_path / "cell").exists()

@@ -40,7 +40,7 @@ TEMPLATE_SUFFIXES = {".j2", ".css", ".js"}
 # are listed with the plain functions they call (``module:function``).
 # The prepared split and schema as the synthesis and audit-fit jobs read them.
 _READ = ["datasets:load_split", "datasets:load_schema"]
-_SYNTH = ["synthesize", *_READ, "jobs/synthesize:synthesize_job", "schema", "generators/base", "{generator}"]
+_SYNTH = ["synthesize", "contract", *_READ, "jobs/synthesize:synthesize_job", "schema", "generators/base", "{generator}"]
 FAMILIES: dict[str, list[str]] = {
     "fetch_data": ["jobs/data:fetch_job", "datasets:fetch"],
     "prepare_data": ["jobs/data:prepare_job", "datasets:prepare", "utility:check_target", "schema"],
@@ -53,6 +53,7 @@ FAMILIES: dict[str, list[str]] = {
         "jobs/mostlyai:synthesize_job",
         "jobs/synthesize:synthesize_cell",
         "synthesize",
+        "contract",
         *_READ,
         "schema",
         "generators/base",
@@ -105,6 +106,7 @@ FAMILIES: dict[str, list[str]] = {
         "jobs/audit_one_run:fit_job",
         "jobs/synthesize:synthesize_cell",
         "synthesize",
+        "contract",
         *_READ,
         "schema",
         "generators/base",
