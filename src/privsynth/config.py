@@ -163,6 +163,7 @@ def repeat_name(setting: str, repeat: int) -> str:
 
 def _validate_settings(validate: Validator, settings: dict[str, Any], gen: str, where: str) -> None:
     schema_path = generators.settings_schema(gen)
+    generators.read_settings_schema(gen)  # a missing or invalid schema: one line naming the file
     try:
         validate(settings, str(schema_path))  # snakemake's validate also fills defaults
     except Exception:
@@ -260,7 +261,17 @@ def load_config_file(path: str | Path) -> Any:
         raise ConfigError(f"{name}: YAML syntax error: {' '.join(str(exc).split())}") from None
     if node is not None:
         _check_duplicate_keys(node, name, [])
-    return yaml.safe_load(text)
+    try:
+        return yaml.safe_load(text)
+    except yaml.constructor.ConstructorError as exc:
+        # e.g. !!python/object/apply:os.system: safe_load refuses to build it (nothing runs).
+        mark = exc.problem_mark
+        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark is not None else name
+        tag = re.search(r"tag '([^']*)'", str(exc.problem))
+        raise ConfigError(
+            f"{where}: YAML tag {tag.group(1) if tag else '(unknown)'} is not allowed: config files hold plain "
+            "values (text, numbers, lists, mappings); remove the tag, or quote the value to keep it as text"
+        ) from None
 
 
 def _check_duplicate_keys(node: Any, file: str, path: list[str]) -> None:
@@ -271,6 +282,13 @@ def _check_duplicate_keys(node: Any, file: str, path: list[str]) -> None:
         for key_node, value_node in node.value:
             key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
             line = key_node.start_mark.line + 1
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag in _NOT_NAMES and not key_node.style:
+                # YAML 1.1 reads an unquoted yes/no/on/off (null, ~) as true/false (None), not as a name.
+                dotted = ".".join([*path, key])
+                raise ConfigError(
+                    f"{dotted}: YAML reads the unquoted name {key} ({file} line {line}) as "
+                    f"{_NOT_NAMES[key_node.tag]}, not as text; quote it: '{key}':"
+                )
             if isinstance(key_node, yaml.ScalarNode) and key in seen:
                 dotted = ".".join([*path, key])
                 raise ConfigError(
@@ -282,6 +300,9 @@ def _check_duplicate_keys(node: Any, file: str, path: list[str]) -> None:
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _check_duplicate_keys(item, file, [*path, str(i)])
+
+
+_NOT_NAMES = {"tag:yaml.org,2002:bool": "true/false", "tag:yaml.org,2002:null": "null"}
 
 
 def check_config_files(paths: list[str | Path]) -> None:
