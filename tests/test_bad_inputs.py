@@ -130,6 +130,30 @@ CONFIG_ROWS = [
         _set(f"{WDBC}/source", {"kind": "csv"}),
         "datasets.wdbc.source.path: required for kind 'csv'",
     ),
+    (
+        "sha256 on the bundled wdbc",
+        _set(f"{WDBC}/source", {"kind": "wdbc", "sha256": "0" * 64}),
+        "datasets.wdbc.source.sha256: kind wdbc without a path reads scikit-learn's bundled copy, which has no file "
+        "to verify; remove sha256, or set source.path to a local CSV to check",
+    ),
+    (
+        "300-character setting name",
+        _set(f"{WDBC}/generators/copy", {"s" * 300: {}}),
+        "datasets.wdbc.generators.copy.ssssssssssssssssssssssss...: the setting name is 300 characters long; at most "
+        "64 (it names a folder under results/): shorten it",
+    ),
+    (
+        "300-character dataset name",
+        lambda cfg: cfg["datasets"].update({"d" * 300: cfg["datasets"].pop("wdbc")}),
+        "datasets.dddddddddddddddddddddddd...: the dataset name is 300 characters long; at most 64 (it names a folder "
+        "under results/): shorten it",
+    ),
+    (
+        "empty grid",
+        _set(f"{WDBC}/generators", {}),
+        "datasets.*.generators: no generator settings in any dataset, so there is nothing to run; add one (e.g. "
+        "datasets.<name>.generators.marginals: {default: {}})",
+    ),
 ]
 
 
@@ -371,7 +395,57 @@ def _prepare_row(target: str | None, schema: dict[str, Any] | None = None, drop_
     return run
 
 
+def _prepare_inf(tmp: Path) -> tuple[Callable[[], None], list[Path], Path]:
+    run, outs, raw = _prepare_row("label")(tmp)
+    df = _raw_frame()
+    df.loc[3, "score"] = float("inf")
+    df.to_parquet(raw)
+    return run, outs, raw
+
+
+def _fifo(tmp: Path) -> Path:
+    import os
+
+    p = tmp / "pipe.csv"
+    os.mkfifo(p)
+    return p
+
+
 DATA_ROWS = [
+    (
+        "semicolon-separated CSV",
+        _fetch_row(lambda t: _csv(t, "age;job\n1;a\n2;b\n")),
+        "{src}: one column named 'age;job': the file looks separated by ';', not ','; set "
+        "datasets.t.source.sep: ';'",
+    ),
+    (
+        "duplicate column names",
+        _fetch_row(lambda t: _csv(t, "age,job,age\n1,a,2\n2,b,3\n")),
+        "{src}: duplicate column name(s) 'age' in the header; rename them in the file (pandas would silently call the "
+        "second one age.1)",
+    ),
+    (
+        "a directory",
+        _fetch_row(lambda t: t),
+        "datasets.t.source.path: {src} is a directory, not a regular file; point it at the data file",
+    ),
+    (
+        "a FIFO",
+        _fetch_row(_fifo),
+        "datasets.t.source.path: {src} is a named pipe (FIFO), not a regular file; point it at the data file",
+    ),
+    (
+        "/dev/zero",
+        _fetch_row(lambda t: Path("/dev/zero")),
+        "datasets.t.source.path: /dev/zero is a device, not a regular file; point it at the data file",
+    ),
+    (
+        "infinite values",
+        _prepare_inf,
+        "column 'score': 1 infinite values (inf or -inf) in the data; privsynth needs finite numbers: replace them in "
+        "the source file (e.g. by empty cells, read as missing), or remove the column with datasets.t.schema.drop: "
+        "[score]",
+    ),
     (
         "non-UTF-8 CSV",
         _fetch_row(lambda t: _csv(t, b"name,n\nJos\xe9,1\n")),
@@ -452,6 +526,13 @@ def test_bad_data_one_line_and_nothing_written(tmp_path: Path, make, message: st
     assert "\n" not in str(err.value)
     assert not any(p.exists() for p in outputs)
     assert not list(tmp_path.rglob("*.part"))  # no half-written file either
+
+
+def test_sep_key_reads_a_semicolon_file(tmp_path: Path) -> None:
+    src = _csv(tmp_path, "age;job\n1;a\n2;b\n")
+    out = tmp_path / "raw.parquet"
+    datasets.fetch(str(out), {"dataset": "t", "source": {"kind": "csv", "path": str(src), "sep": ";"}})
+    assert pd.read_parquet(out).columns.tolist() == ["age", "job"]
 
 
 def test_encoding_key_reads_a_latin1_file(tmp_path: Path) -> None:

@@ -44,6 +44,7 @@ class Grid:
         self.cells: dict[tuple[str, str, str], Cell] = {}
         self.sources: dict[str, dict[str, Any]] = {}
         for ds, dcfg in config["datasets"].items():
+            _check_length("datasets.", ds, "dataset")
             if ds in RESERVED_DATASETS:
                 raise ConfigError(
                     f"datasets.{ds}: the name is reserved (results/{ds} is {RESERVED_DATASETS[ds]}); rename the dataset"
@@ -53,6 +54,7 @@ class Grid:
                 where = f"datasets.{ds}.generators.{gen}"
                 generators.check_name(gen, where)
                 for name, settings in (settings_by_name or {}).items():
+                    _check_length(f"{where}.", name, "setting")
                     if name in RESERVED_SETTINGS:
                         raise ConfigError(
                             f"{where}.{name}: the name is reserved (results/{ds}/{gen}/{name} is "
@@ -71,6 +73,12 @@ class Grid:
                     for r in range(1, self.repeats(ds) + 1):
                         cell_name = repeat_name(name, r)
                         self.cells[(ds, gen, cell_name)] = Cell(ds, gen, cell_name, settings, name, r)
+        if not self.cells:
+            # An empty grid would end in an empty summary and report that look like results.
+            raise ConfigError(
+                "datasets.*.generators: no generator settings in any dataset, so there is nothing to run; add one "
+                "(e.g. datasets.<name>.generators.marginals: {default: {}})"
+            )
 
     def repeats(self, dataset: str) -> int:
         """Runs per setting: ``datasets.<name>.repeats``, else the top-level ``repeats``."""
@@ -154,6 +162,20 @@ RESERVED_SETTINGS = {
     "comparison.md": "the mostlyai DP comparison table",
 }
 REPEAT_SUFFIX = re.compile(r"\.r[0-9]+$")
+
+
+# Longest dataset or setting name: each is a folder name under results/, and Snakemake
+# (its wildcards, its log names) and the filesystem (255 bytes per name) fail on long ones.
+MAX_NAME = 64
+
+
+def _check_length(prefix: str, name: str, what: str) -> None:
+    if len(name) > MAX_NAME:
+        short = f"{prefix}{name[:24]}..."
+        raise ConfigError(
+            f"{short}: the {what} name is {len(name)} characters long; at most {MAX_NAME} (it names a folder under "
+            "results/): shorten it"
+        )
 
 
 def repeat_name(setting: str, repeat: int) -> str:
