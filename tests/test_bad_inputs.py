@@ -149,6 +149,12 @@ CONFIG_ROWS = [
         "under results/): shorten it",
     ),
     (
+        "sample_size beyond memory",
+        lambda cfg: (_set(f"{WDBC}/generators/copy/big", {"sample_size": 10**8})(cfg), cfg.update(max_memory_gb=8)),
+        "datasets.wdbc.generators.copy.big.sample_size: 100,000,000 rows x 31 columns need about 297.6 GB (96 B per "
+        "value), more than the 8.0 GB allowed (max_memory_gb to change it); ask for fewer rows",
+    ),
+    (
         "empty grid",
         _set(f"{WDBC}/generators", {}),
         "datasets.*.generators: no generator settings in any dataset, so there is nothing to run; add one (e.g. "
@@ -807,3 +813,30 @@ def test_missing_plugins_directory_is_named(tmp_path: Path, monkeypatch: pytest.
         str(err.value)
         == f"$PRIVSYNTH_PLUGINS: plug-in directory {tmp_path / 'nope'} not found; fix or unset the variable"
     )
+
+
+# --- bounded work (issue 23 item 4): a hung job ends with an ERROR line -------------------------------------------
+
+
+def test_job_timeout_ends_a_hung_job_with_one_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+    import types
+
+    from privsynth.jobs import run
+
+    log = tmp_path / "logs" / "synthesize_plugin.log"
+    cfg = {"job_timeout": {"default": 1440, "rules": {"synthesize_plugin": 0.01}}}  # 0.6 s
+    sm = types.SimpleNamespace(log=[str(log)], rule="synthesize_plugin", wildcards={}, config=cfg)
+    t0 = time.perf_counter()
+    with pytest.raises(SystemExit):
+        run(sm, lambda _: time.sleep(60))  # a generator that hangs
+    assert time.perf_counter() - t0 < 10
+    line = "ERROR: the job ran longer than job_timeout.rules.synthesize_plugin = 0.01 min and was stopped; raise it "
+    line += "(job_timeout.rules.synthesize_plugin sets this rule's limit) if the job needs more time, or see in this "
+    line += "log where it hung"
+    assert log.read_text().splitlines()[-1] == line
+    assert capsys.readouterr().err.splitlines()[-1] == f"[synthesize_plugin] {line}"
+    # The alarm is gone afterwards: a finished job leaves nothing armed.
+    import signal
+
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import generators
-from .datasets import resolve_source, source_identity
+from . import generators, limits
+from .datasets import CENSUS_COLUMNS, resolve_source, source_identity
 from .errors import ConfigError
 
 Validator = Callable[[Any, str], None]
@@ -68,6 +68,8 @@ class Grid:
                     settings = copy.deepcopy(dict(settings or {}))
                     if validate is not None:
                         _validate_settings(validate, settings, gen, f"{where}.{name}")
+                    if settings.get("sample_size") and (cols := self._n_columns(ds)):
+                        limits.check_rows(settings["sample_size"], cols, f"{where}.{name}.sample_size", config)
                     cls = generators.load(gen)
                     cls.check_settings(settings, f"{where}.{name}")
                     for r in range(1, self.repeats(ds) + 1):
@@ -79,6 +81,12 @@ class Grid:
                 "datasets.*.generators: no generator settings in any dataset, so there is nothing to run; add one "
                 "(e.g. datasets.<name>.generators.marginals: {default: {}})"
             )
+
+    def _n_columns(self, dataset: str) -> int | None:
+        """Columns of a dataset's table before it is read (None: not known yet), for memory estimates."""
+        from .datachecks import source_columns
+
+        return source_columns(self.sources[dataset], len(CENSUS_COLUMNS))
 
     def repeats(self, dataset: str) -> int:
         """Runs per setting: ``datasets.<name>.repeats``, else the top-level ``repeats``."""

@@ -96,3 +96,21 @@ def check_sha256_applies(dataset: str, source: Mapping[str, Any]) -> None:
             f"datasets.{dataset}.source.sha256: kind wdbc without a path reads scikit-learn's bundled copy, which "
             "has no file to verify; remove sha256, or set source.path to a local CSV to check"
         )
+
+
+WDBC_COLUMNS = 31  # scikit-learn's breast cancer table: 30 features and the target
+
+
+def source_columns(source: Mapping[str, Any], census_columns: int) -> int | None:
+    """Columns a source will have, known without reading its data (None when it is not)."""
+    if source.get("columns"):
+        return len(source["columns"])
+    if source["kind"] == "census":
+        return census_columns
+    if source["kind"] == "wdbc":
+        return WDBC_COLUMNS
+    p = Path(source.get("path") or "").expanduser()
+    try:
+        return len(header_names(p, source)) if p.is_file() else None
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError):
+        return None  # fetch_data reports an unreadable file
