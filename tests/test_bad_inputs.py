@@ -840,3 +840,31 @@ def test_job_timeout_ends_a_hung_job_with_one_error_line(tmp_path: Path, capsys:
     import signal
 
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+# --- locks (issue 23 item 6): a lock no live Snakemake holds is named, with the fix -----------------------------
+
+
+def test_stale_lock_is_named_with_the_fix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from privsynth import locks
+
+    work = tmp_path / "work"
+    (work / ".snakemake" / "locks").mkdir(parents=True)
+    (work / ".snakemake" / "locks" / "0.input.lock").write_text("x\n")  # left by a SIGKILLed Snakemake
+    cfg = write_config(tmp_path, base_config())
+    assert cli.main(["snakemake", "--cores", "1", "-d", str(work), "--configfile", str(cfg)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"stale lock: {work}/.snakemake/locks holds 1 lock file(s) but no Snakemake is running in {work} (a killed "
+        "run left them); clear them with `snakemake --unlock` plus the same -d/--configfile arguments (or delete that "
+        "folder), then rerun"
+    ]
+    assert (work / ".snakemake" / "locks" / "0.input.lock").exists()  # nothing removed behind the user's back
+    # A live Snakemake in that directory holds the lock: not stale (Snakemake then says it is locked).
+    fake = tmp_path / "proc" / "4242"
+    fake.mkdir(parents=True)
+    (fake / "cmdline").write_bytes(b"\0".join([b"/usr/bin/python3", b"-m", b"snakemake", b"-d", str(work).encode()]))
+    (fake / "cwd").symlink_to(tmp_path)
+    argv = ["--cores", "1", "-d", str(work)]
+    assert locks.stale_lock_message(argv, tmp_path, proc=tmp_path / "proc") is None
+    assert locks.stale_lock_message(argv, tmp_path, proc=tmp_path / "empty") is not None
+    assert locks.stale_lock_message([*argv, "--unlock"], tmp_path, proc=tmp_path / "empty") is None

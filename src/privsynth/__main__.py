@@ -89,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     if cmd == "check":
         print(f"config OK: {len(grid.datasets)} datasets, {len(grid.cells)} cells")
         return 0
+    from .locks import stale_lock_message
+
+    if stale := stale_lock_message(rest, os.getcwd()):
+        print(stale, file=sys.stderr)
+        return 1
     os.execv(sys.executable, [sys.executable, "-m", "snakemake", *rest])
     return 0  # not reached
 
