@@ -868,3 +868,150 @@ def test_stale_lock_is_named_with_the_fix(tmp_path: Path, capsys: pytest.Capture
     assert locks.stale_lock_message(argv, tmp_path, proc=tmp_path / "proc") is None
     assert locks.stale_lock_message(argv, tmp_path, proc=tmp_path / "empty") is not None
     assert locks.stale_lock_message([*argv, "--unlock"], tmp_path, proc=tmp_path / "empty") is None
+
+
+# --- results checked before they are trusted (issue 23 item 5) -----------------------------------------------
+
+
+def _results(tmp: Path) -> Path:
+    """Two finished cells and a full report, written as jobs write them (with manifests)."""
+    from privsynth.io import write_json, write_parquet, write_text, write_with
+
+    res = tmp / "results"
+    for s in ("a", "b"):
+        cell = res / "t" / "copy" / s
+        m = {"dataset": "t", "generator": "copy", "setting": s, "base_setting": s, "repeat": 1}
+        write_json({**m, "positive_control": True, "rows": 10, "epsilon": None}, cell / "metrics.json")
+        write_parquet(pd.DataFrame({"x": range(10)}), cell / "synthetic.parquet")
+    table = pd.DataFrame({"dataset": ["t", "t"], "generator": ["copy"] * 2, "setting": ["a", "b"]})
+    write_with(lambda tmp: table.to_csv(tmp, index=False), res / "summary.csv")
+    write_text("<html><body><h1>report</h1></body></html>", res / "report" / "index.html")
+    return res
+
+
+def test_a_truncated_intermediate_is_named_before_it_is_read(tmp_path: Path) -> None:
+    from privsynth import manifest
+    from privsynth.io import read_json
+
+    res = _results(tmp_path)
+    m = res / "t/copy/a/metrics.json"
+    assert manifest.sidecar(m).is_file() and manifest.problem(m) is None
+    whole = m.read_bytes()
+    m.write_bytes(whole[:48])  # truncated, as a full disk or a killed copy leaves it
+    with pytest.raises(PrivsynthError) as err:
+        manifest.verify([m])
+    assert str(err.value) == (
+        f"{m}: 48 bytes, {len(whole)} when it was written (truncated or changed); run `python -m privsynth verify "
+        "--fix` to recompute it"
+    )
+    with pytest.raises(PrivsynthError) as err:
+        read_json(m)
+    assert str(err.value).startswith(f"{m}: not valid JSON (")  # the file's name, not a bare JSONDecodeError
+    m.write_bytes(whole.replace(b'"rows": 10', b'"rows": 99'))  # same size, other content
+    assert manifest.problem(m) == "changed since it was written (sha256 differs)"
+
+
+def test_error_hook_names_the_unreadable_file_writes_the_partial_page_and_marks_the_report_stale(
+    tmp_path: Path,
+) -> None:
+    from privsynth import partial
+
+    res = _results(tmp_path)
+    m = res / "t/copy/a/metrics.json"
+    m.write_bytes(m.read_bytes()[:48])
+    out = __import__("io").StringIO()
+    cells = [("t", "copy", "a"), ("t", "copy", "b")]
+    partial.on_error(res, cells, False, lambda k: [], out=out)
+    lines = out.getvalue().splitlines()
+    assert not any("could not write partial results" in line for line in lines), lines
+    failed = pd.read_csv(res / "partial/failed.csv")
+    assert failed["cause"].tolist() == [
+        f"not run: missing {res.name}/t/copy/a/metrics.json (unreadable: 48 bytes, {manifest_size(m)} when it was "
+        "written (truncated or changed))"
+    ]
+    summary = pd.read_csv(res / "partial/summary.csv")
+    assert summary["setting"].tolist() == ["b"]  # the readable cell is kept
+    assert (res / "partial/index.html").is_file()
+    page = (res / "report/index.html").read_text()
+    assert "STALE: the run of" in page and page.count(partial.STALE_MARK) == 1
+    assert f"privsynth: {res / 'report/index.html'} is from an earlier run: marked STALE" in lines
+    assert not partial.remove_superseded(res)  # a stale report never supersedes the partial results
+
+
+def manifest_size(p: Path) -> int:
+    import json
+
+    from privsynth import manifest
+
+    return json.loads(manifest.sidecar(p).read_text())["size"]
+
+
+def test_verify_lists_missing_and_corrupt_outputs_and_fix_reruns_exactly_those(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+    import types
+
+    from privsynth import verify
+    from privsynth.io import write_json
+
+    res = _results(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert verify.main(["results"]) == 0
+    capsys.readouterr()
+    (Path("results/t/copy/a/synthetic.parquet")).unlink()  # a deleted intermediate
+    m = Path("results/t/copy/a/metrics.json")
+    m.write_bytes(m.read_bytes()[:20])
+    shutil.rmtree("results/t/copy/b")  # a whole cell folder
+    assert verify.main(["results"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"results/t/copy/a/metrics.json: 20 bytes, {manifest_size(res / 't/copy/a/metrics.json')} when it was "
+        "written (truncated or changed)",
+        "results/t/copy/a/synthetic.parquet: missing (deleted after it was written)",
+        "results/t/copy/b/metrics.json: missing (its cell is listed in summary.csv)",
+        "results/t/copy/b/synthetic.parquet: missing (its cell is listed in summary.csv)",
+        "verify: 4 output(s) cannot be trusted; `python -m privsynth verify --fix` recomputes them",
+    ]
+    calls: list[list[str]] = []
+
+    def fake_snakemake(cmd: list[str]) -> types.SimpleNamespace:
+        calls.append(cmd[3:])
+        if "--force" in cmd:  # what the forced jobs would write
+            for f in cmd[cmd.index("--force") + 1 :]:
+                write_json({"ok": True}, f)
+        return types.SimpleNamespace(returncode=0)
+
+    assert verify.main(["--fix", "results", "--", "--cores", "2"], run=fake_snakemake) == 0
+    assert calls == [
+        [
+            "--cores",
+            "2",
+            "--force",
+            "results/t/copy/a/metrics.json",
+            "results/t/copy/a/synthetic.parquet",
+            "results/t/copy/b/metrics.json",
+            "results/t/copy/b/synthetic.parquet",
+        ],
+        ["--cores", "2"],
+    ]
+
+
+def test_summary_refuses_an_input_that_no_longer_matches_its_manifest(tmp_path: Path) -> None:
+    import types
+
+    from privsynth.jobs.summary import summary_job
+
+    res = _results(tmp_path)
+    m = res / "t/copy/b/metrics.json"
+    m.write_bytes(m.read_bytes()[:30])
+
+    class Input(dict):
+        __getattr__ = dict.__getitem__
+
+    out = tmp_path / "new_summary.csv"
+    metrics = [str(res / "t/copy/a/metrics.json"), str(m)]
+    sm = types.SimpleNamespace(input=Input(metrics=metrics), output=[str(out)])
+    with pytest.raises(PrivsynthError) as err:
+        summary_job(sm)
+    assert str(err.value).startswith(f"{m}: 30 bytes, ")
+    assert not out.exists()  # no summary over a corrupt input
