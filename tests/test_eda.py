@@ -59,6 +59,25 @@ def open_offline(chromium: str, page: Path, tmp: Path) -> tuple[str, list[str]]:
     return proc.stdout, remote
 
 
+def assert_structure_renders(dom: str, data_text: tuple[str, ...] = ()) -> str:
+    """edvart's own markup works (heading anchors, table CSS) instead of showing as text; the visible text.
+
+    ``data_text``: strings of the data that are expected as text (removed before the check).
+    """
+    from test_escaping import _Page, _visible
+
+    page = _Page()
+    page.feed(dom)
+    page.close()
+    text = _visible(page)
+    for t in data_text:
+        text = text.replace(" ".join(t.split()), "")
+    assert "<a id=" not in text and "<style" not in text, re.findall(r".{40}<(?:a id=|style).{40}", text)[:3]
+    assert not re.search(r"\.dataframe|#T_\w+|width: 10em|vertical-align", text), text[:500]
+    assert re.search(r'<a id="[0-9a-f-]{36}"></a>', dom)  # the table of contents' targets are there
+    return text
+
+
 def drawn_plotly_figures(dom: str) -> int:
     # plotly adds js-plotly-plot to a graph div and main-svg layers once it has drawn it.
     return len(re.findall(r'<div[^>]*class="[^"]*\bjs-plotly-plot\b', dom))
@@ -110,6 +129,7 @@ def test_edvart_report_renders_offline_in_chromium(wdbc_small, chromium, tmp_pat
     assert drawn_plotly_figures(dom) == n_figures
     assert dom.count('class="main-svg"') >= 2 * n_figures
     assert "Principal Component Analysis" in dom and "mean radius" in dom
+    assert "Quick Info" in assert_structure_renders(dom)
 
 
 def test_cell_timeout_is_a_one_line_error_and_writes_nothing(wdbc_small, tmp_path) -> None:
@@ -227,6 +247,7 @@ def test_reports_share_one_kernel_and_each_stays_self_contained(wdbc_small, chro
         assert html.count("Plotly.newPlot(") == 1, out
     dom, remote = open_offline(chromium, outs[1], tmp_path)
     assert remote == [] and drawn_plotly_figures(dom) == 1
+    assert_structure_renders(dom)  # the synthetic sets' pages (eda.batch) too
 
 
 def test_synthetic_reports_use_the_lighter_sections() -> None:

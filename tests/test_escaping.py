@@ -215,7 +215,7 @@ def test_report_index_escapes_strings_from_the_results(tmp_path: Path) -> None:
         assert " ".join(p.split()) in text, p
 
 
-def test_edvart_report_escapes_names_and_labels(tmp_path: Path) -> None:
+def test_edvart_report_escapes_names_and_labels(tmp_path: Path, chromium: str) -> None:
     """One edvart report (~30 s: it starts a Jupyter kernel) with every payload in names and labels."""
     rng = np.random.default_rng(0)
     n = 40
@@ -238,6 +238,33 @@ def test_edvart_report_escapes_names_and_labels(tmp_path: Path) -> None:
         assert name in text, name
     assert eda.remote_references(html) == []
     assert html.count("Plotly.newPlot(") >= 1  # parallel_categories kept its (JSON-escaped) figure
+    # Opened in Chromium (scripts run): still no live markup, and edvart's own markup renders.
+    from test_eda import assert_structure_renders, open_offline
+
+    dom, _ = open_offline(chromium, out, tmp_path)
+    assert_inert(dom)
+    assert PAYLOADS[0] in assert_structure_renders(dom, tuple(PAYLOADS[1:]))
+
+
+def test_sanitizer_lets_edvarts_structure_through_and_nothing_like_it_from_data() -> None:
+    anchor = "# Overview<a id='bb0bc239-ebd9-4c86-bbbc-e9adc9c5ce0f'>"
+    assert eda.escape_markdown_html(anchor) == '# Overview<a id="bb0bc239-ebd9-4c86-bbbc-e9adc9c5ce0f"></a>'
+    assert "<a" not in eda.escape_markdown_html("<a id='x' onclick='pwned(1)'>")
+    styler = (
+        '<style type="text/css">\n#T_3b6_row0_col2, #T_3b6_row1_col2 {\n  width: 10em;\n}\n</style><table id="T_3b6">'
+    )
+    assert eda.sanitize_html(styler).startswith("<style>\n#T_3b6_row0_col2")
+    scoped = "<style scoped>\n .dataframe tbody tr th:only-of-type {vertical-align: middle;}\n</style>"
+    assert (
+        eda.sanitize_html(scoped) == "<style>\n .dataframe tbody tr th:only-of-type {vertical-align: middle;}\n</style>"
+    )
+    # CSS that data could write (another selector, an import, a URL, another attribute) passes neither as CSS nor as markup.
+    for css, out in [
+        ("<style>body {display: none}</style>", "<style></style>"),
+        ("<style>@import 'x';</style>", "<style></style>"),
+        ('<style media="x">a{}</style>', '&lt;style media="x"&gt;a{}'),
+    ]:
+        assert eda.sanitize_html(css) == out
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)

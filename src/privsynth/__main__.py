@@ -7,6 +7,7 @@ stop with one line naming the file, the line and the fix::
 
     python -m privsynth check my.yaml              # the checks the workflow does, without Snakemake's DAG
     python -m privsynth snakemake --configfile my.yaml --cores 4   # check, then run snakemake
+    python -m privsynth verify [--fix] [results] [-- snakemake args]  # outputs no longer as written
 """
 
 from __future__ import annotations
@@ -76,6 +77,10 @@ def check(files: list[str]) -> Grid:
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "verify":
+        from . import verify
+
+        return verify.main(args[1:])
     if not args or args[0] in ("-h", "--help") or args[0] not in ("check", "snakemake"):
         print(USAGE.strip(), file=sys.stderr)
         return 0 if args and args[0] in ("-h", "--help") else 2
@@ -89,6 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     if cmd == "check":
         print(f"config OK: {len(grid.datasets)} datasets, {len(grid.cells)} cells")
         return 0
+    from .locks import stale_lock_message
+
+    if stale := stale_lock_message(rest, os.getcwd()):
+        print(stale, file=sys.stderr)
+        return 1
     os.execv(sys.executable, [sys.executable, "-m", "snakemake", *rest])
     return 0  # not reached
 

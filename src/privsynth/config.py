@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import generators
-from .datasets import resolve_source, source_identity
+from . import generators, limits
+from .datasets import CENSUS_COLUMNS, resolve_source, source_identity
 from .errors import ConfigError
 
 Validator = Callable[[Any, str], None]
@@ -44,6 +44,7 @@ class Grid:
         self.cells: dict[tuple[str, str, str], Cell] = {}
         self.sources: dict[str, dict[str, Any]] = {}
         for ds, dcfg in config["datasets"].items():
+            _check_length("datasets.", ds, "dataset")
             if ds in RESERVED_DATASETS:
                 raise ConfigError(
                     f"datasets.{ds}: the name is reserved (results/{ds} is {RESERVED_DATASETS[ds]}); rename the dataset"
@@ -53,6 +54,7 @@ class Grid:
                 where = f"datasets.{ds}.generators.{gen}"
                 generators.check_name(gen, where)
                 for name, settings in (settings_by_name or {}).items():
+                    _check_length(f"{where}.", name, "setting")
                     if name in RESERVED_SETTINGS:
                         raise ConfigError(
                             f"{where}.{name}: the name is reserved (results/{ds}/{gen}/{name} is "
@@ -66,11 +68,25 @@ class Grid:
                     settings = copy.deepcopy(dict(settings or {}))
                     if validate is not None:
                         _validate_settings(validate, settings, gen, f"{where}.{name}")
+                    if settings.get("sample_size") and (cols := self._n_columns(ds)):
+                        limits.check_rows(settings["sample_size"], cols, f"{where}.{name}.sample_size", config)
                     cls = generators.load(gen)
                     cls.check_settings(settings, f"{where}.{name}")
                     for r in range(1, self.repeats(ds) + 1):
                         cell_name = repeat_name(name, r)
                         self.cells[(ds, gen, cell_name)] = Cell(ds, gen, cell_name, settings, name, r)
+        if not self.cells:
+            # An empty grid would end in an empty summary and report that look like results.
+            raise ConfigError(
+                "datasets.*.generators: no generator settings in any dataset, so there is nothing to run; add one "
+                "(e.g. datasets.<name>.generators.marginals: {default: {}})"
+            )
+
+    def _n_columns(self, dataset: str) -> int | None:
+        """Columns of a dataset's table before it is read (None: not known yet), for memory estimates."""
+        from .datachecks import source_columns
+
+        return source_columns(self.sources[dataset], len(CENSUS_COLUMNS))
 
     def repeats(self, dataset: str) -> int:
         """Runs per setting: ``datasets.<name>.repeats``, else the top-level ``repeats``."""
@@ -156,6 +172,20 @@ RESERVED_SETTINGS = {
 REPEAT_SUFFIX = re.compile(r"\.r[0-9]+$")
 
 
+# Longest dataset or setting name: each is a folder name under results/, and Snakemake
+# (its wildcards, its log names) and the filesystem (255 bytes per name) fail on long ones.
+MAX_NAME = 64
+
+
+def _check_length(prefix: str, name: str, what: str) -> None:
+    if len(name) > MAX_NAME:
+        short = f"{prefix}{name[:24]}..."
+        raise ConfigError(
+            f"{short}: the {what} name is {len(name)} characters long; at most {MAX_NAME} (it names a folder under "
+            "results/): shorten it"
+        )
+
+
 def repeat_name(setting: str, repeat: int) -> str:
     """Cell name of one repeat: repeat 1 keeps the plain name, so paths do not change."""
     return setting if repeat == 1 else f"{setting}.r{repeat}"
@@ -163,6 +193,7 @@ def repeat_name(setting: str, repeat: int) -> str:
 
 def _validate_settings(validate: Validator, settings: dict[str, Any], gen: str, where: str) -> None:
     schema_path = generators.settings_schema(gen)
+    generators.read_settings_schema(gen)  # a missing or invalid schema: one line naming the file
     try:
         validate(settings, str(schema_path))  # snakemake's validate also fills defaults
     except Exception:
@@ -260,7 +291,17 @@ def load_config_file(path: str | Path) -> Any:
         raise ConfigError(f"{name}: YAML syntax error: {' '.join(str(exc).split())}") from None
     if node is not None:
         _check_duplicate_keys(node, name, [])
-    return yaml.safe_load(text)
+    try:
+        return yaml.safe_load(text)
+    except yaml.constructor.ConstructorError as exc:
+        # e.g. !!python/object/apply:os.system: safe_load refuses to build it (nothing runs).
+        mark = exc.problem_mark
+        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark is not None else name
+        tag = re.search(r"tag '([^']*)'", str(exc.problem))
+        raise ConfigError(
+            f"{where}: YAML tag {tag.group(1) if tag else '(unknown)'} is not allowed: config files hold plain "
+            "values (text, numbers, lists, mappings); remove the tag, or quote the value to keep it as text"
+        ) from None
 
 
 def _check_duplicate_keys(node: Any, file: str, path: list[str]) -> None:
@@ -271,6 +312,13 @@ def _check_duplicate_keys(node: Any, file: str, path: list[str]) -> None:
         for key_node, value_node in node.value:
             key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
             line = key_node.start_mark.line + 1
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag in _NOT_NAMES and not key_node.style:
+                # YAML 1.1 reads an unquoted yes/no/on/off (null, ~) as true/false (None), not as a name.
+                dotted = ".".join([*path, key])
+                raise ConfigError(
+                    f"{dotted}: YAML reads the unquoted name {key} ({file} line {line}) as "
+                    f"{_NOT_NAMES[key_node.tag]}, not as text; quote it: '{key}':"
+                )
             if isinstance(key_node, yaml.ScalarNode) and key in seen:
                 dotted = ".".join([*path, key])
                 raise ConfigError(
@@ -282,6 +330,9 @@ def _check_duplicate_keys(node: Any, file: str, path: list[str]) -> None:
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _check_duplicate_keys(item, file, [*path, str(i)])
+
+
+_NOT_NAMES = {"tag:yaml.org,2002:bool": "true/false", "tag:yaml.org,2002:null": "null"}
 
 
 def check_config_files(paths: list[str | Path]) -> None:

@@ -24,6 +24,7 @@ from urllib.parse import urlparse
 import pandas as pd
 import pooch
 
+from .datachecks import check_columns_read, check_finite, check_regular_file, check_sha256_applies
 from .errors import ConfigError, DataError, PrivsynthError
 from .io import read_json, write_json, write_parquet
 from .schema import Schema, identifier_columns, infer_schema, validate_frame
@@ -79,6 +80,7 @@ def resolve_source(dataset: str, source: Mapping[str, Any]) -> dict[str, Any]:
             src["path"] = os.environ[CENSUS_ENV]
     if kind == "csv" and not src.get("path"):
         raise ConfigError(f"datasets.{dataset}.source.path: required for kind 'csv'")
+    check_sha256_applies(dataset, src)
     return src
 
 
@@ -224,8 +226,7 @@ def _check_expected(df: pd.DataFrame, expected: list[str], dataset: str, origin:
 
 def _local(path: str, dataset: str) -> Path:
     p = Path(path).expanduser()
-    if not p.is_file():
-        raise DataError(f"datasets.{dataset}.source.path: file not found: {p}")
+    check_regular_file(p, dataset)  # a directory, FIFO or device is named as such
     return p
 
 
@@ -233,7 +234,8 @@ def read_csv(path: Path, dataset: str, source: Mapping[str, Any], verified: bool
     """``pd.read_csv`` with one-line DataErrors that name the file and what to change."""
     encoding = source.get("encoding") or "utf-8"
     try:
-        df = pd.read_csv(path, encoding=encoding)
+        df = pd.read_csv(path, encoding=encoding, sep=source.get("sep") or ",")
+        check_columns_read(df, path, dataset, source)
     except UnicodeDecodeError as exc:
         byte = exc.object[exc.start : exc.start + 1].hex() if isinstance(exc.object, bytes) else "?"
         raise DataError(
@@ -358,6 +360,7 @@ def prepare(raw_path: str, out_train: str, out_holdout: str, out_schema: str, jo
             f"datasets.{ds}.schema.overrides: no column {', '.join(map(repr, unknown))} in the data "
             f"(columns are: {', '.join(map(str, raw.columns))})"
         )
+    check_finite(raw, ds)
     schema = infer_schema(raw, overrides, sch.get("finite_max_int_levels", 2))
     how = job["split"]
     train, holdout = split(raw, how["holdout_fraction"], how["seed"], job.get("max_rows"))

@@ -40,10 +40,18 @@ TEMPLATE_SUFFIXES = {".j2", ".css", ".js"}
 # are listed with the plain functions they call (``module:function``).
 # The prepared split and schema as the synthesis and audit-fit jobs read them.
 _READ = ["datasets:load_split", "datasets:load_schema"]
-_SYNTH = ["synthesize", *_READ, "jobs/synthesize:synthesize_job", "schema", "generators/base", "{generator}"]
+_SYNTH = [
+    "synthesize",
+    "contract",
+    *_READ,
+    "jobs/synthesize:synthesize_job",
+    "schema",
+    "generators/base",
+    "{generator}",
+]
 FAMILIES: dict[str, list[str]] = {
-    "fetch_data": ["jobs/data:fetch_job", "datasets:fetch"],
-    "prepare_data": ["jobs/data:prepare_job", "datasets:prepare", "utility:check_target", "schema"],
+    "fetch_data": ["jobs/data:fetch_job", "datasets:fetch", "datachecks"],
+    "prepare_data": ["jobs/data:prepare_job", "datasets:prepare", "datachecks", "utility:check_target", "schema"],
     "synthesize_baseline": _SYNTH,
     "synthesize_negative_control": _SYNTH,
     "synthesize_great": _SYNTH,
@@ -53,6 +61,7 @@ FAMILIES: dict[str, list[str]] = {
         "jobs/mostlyai:synthesize_job",
         "jobs/synthesize:synthesize_cell",
         "synthesize",
+        "contract",
         *_READ,
         "schema",
         "generators/base",
@@ -105,6 +114,7 @@ FAMILIES: dict[str, list[str]] = {
         "jobs/audit_one_run:fit_job",
         "jobs/synthesize:synthesize_cell",
         "synthesize",
+        "contract",
         *_READ,
         "schema",
         "generators/base",

@@ -13,6 +13,9 @@ from typing import Any
 
 import pandas as pd
 
+from . import manifest
+from .errors import DataError
+
 
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
@@ -29,6 +32,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        # The sidecar first: a crash in between leaves a mismatch that verify reports, never a silent one.
+        manifest.record(tmp_path, target)
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():
@@ -61,7 +66,10 @@ def write_json(obj: Any, path: str | os.PathLike[str]) -> None:
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:
-    return json.loads(Path(path).read_text())
+    try:
+        return json.loads(Path(path).read_text())
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not valid JSON ({exc.msg} at char {exc.pos}): truncated or corrupt") from None
 
 
 def write_parquet(df: pd.DataFrame, path: str | os.PathLike[str], index: bool = False) -> None:

@@ -110,11 +110,38 @@ def discover_cells(results_dir: str | Path) -> list[Key]:
     return sorted(keys)
 
 
+def _unreadable(base: Path, files: Iterable[str]) -> dict[str, str]:
+    """Expected files that exist but fail their manifest or are not valid JSON: relative path -> why."""
+    from . import manifest
+    from .io import read_json
+
+    bad: dict[str, str] = {}
+    for rel in dict.fromkeys(files):
+        p = base / rel
+        if not p.is_file():
+            continue
+        why = manifest.problem(p)
+        if why is None and p.suffix == ".json":
+            try:
+                read_json(p)
+            except Exception as exc:  # noqa: BLE001 - any unreadable file is named, not fatal
+                why = str(exc).removeprefix(f"{p}: ")
+        if why:
+            bad[rel] = why
+            log.warning("unreadable: %s: %s", p, why)
+    return bad
+
+
+def _usable(base: Path, rel: str, unreadable: dict[str, str]) -> bool:
+    return rel not in unreadable and (base / rel).is_file()
+
+
 def status(
     results_dir: str | Path,
     cells: Sequence[Key],
     expected: Callable[[Key], Iterable[str]],
     found_failures: Sequence[Failure] | None = None,
+    unreadable: dict[str, str] | None = None,
 ) -> list[CellStatus]:
     """Per cell: which expected outputs are missing and which failed jobs explain it."""
     results = Path(results_dir)
@@ -123,7 +150,12 @@ def status(
     out = []
     for key in cells:
         st = CellStatus(key)
-        st.missing = [p for p in expected(key) if not (results.parent / p).is_file()]
+        bad = unreadable or {}
+        st.missing = [
+            f"{p} (unreadable: {bad[p]})" if p in bad else p
+            for p in expected(key)
+            if p in bad or not (results.parent / p).is_file()
+        ]
         if st.missing:
             st.failures = [f for f in fails if _applies(f, key, datasets)]
         out.append(st)
@@ -164,19 +196,21 @@ def write_partial(
         return files + extras(k)
 
     fails = failures(results)
-    states = status(results, cells, expected, fails)
     base = results.parent
-    have = [s for s in states if (base / cell_file(s.key, paths.METRICS)).is_file()]
+    # An output that exists but cannot be trusted (truncated, edited, not JSON) counts as missing, by name.
+    unreadable = _unreadable(base, [p for k in cells for p in expected(k)])
+    states = status(results, cells, expected, fails, unreadable)
+    have = [s for s in states if _usable(base, cell_file(s.key, paths.METRICS), unreadable)]
     rows = [
         {
             "metrics": str(base / cell_file(s.key, paths.METRICS)),
             "qa": str(base / cell_file(s.key, paths.QA_METRICS))
-            if (base / cell_file(s.key, paths.QA_METRICS)).is_file()
+            if _usable(base, cell_file(s.key, paths.QA_METRICS), unreadable)
             else None,
         }
         for s in have
     ]
-    extra_files = [str(base / p) for s in have for p in extras(s.key) if (base / p).is_file()]
+    extra_files = [str(base / p) for s in have for p in extras(s.key) if _usable(base, p, unreadable)]
     bench = [] if benchmarks_of is None else [p for s in have for p in benchmarks_of(s.key)]
     bench_files = [str(base / p) for p in dict.fromkeys(bench) if (base / p).is_file()]
     df = summary_mod.build(rows, extras=extra_files, benchmarks=bench_files, benchmark_root=str(results / "benchmarks"))
@@ -277,16 +311,47 @@ def remove_superseded(results_dir: str | Path = paths.RESULTS) -> bool:
     """Delete results/partial once a full report newer than it exists."""
     results = Path(results_dir)
     partial, full = results / PARTIAL_DIR, results / "report" / "index.html"
-    if not partial.is_dir() or not full.is_file():
+    if not partial.is_dir() or not full.is_file() or STALE_MARK in full.read_text(encoding="utf-8"):
         return False
     pages = [partial / name for name in PARTIAL_FILES if (partial / name).is_file()]
     if not pages or max(p.stat().st_mtime for p in pages) > full.stat().st_mtime:
         return False
+    from .manifest import sidecar
+
     for p in pages:
         p.unlink()
+        sidecar(p).unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         partial.rmdir()  # only if nothing else is in it
     return True
+
+
+STALE_MARK = "privsynth-stale"
+
+
+def mark_stale(results_dir: str | Path = paths.RESULTS) -> Path | None:
+    """Mark the full report of an earlier run stale after a failed run (it would otherwise look current)."""
+    import datetime
+    import re
+
+    from .io import write_text
+
+    page = Path(results_dir) / "report" / "index.html"
+    if not page.is_file():
+        return None
+    html = page.read_text(encoding="utf-8")
+    if STALE_MARK in html:
+        return page
+    when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    banner = (
+        f'<div class="{STALE_MARK}" style="background:#fdd;border:2px solid #c00;padding:0.8em;font-weight:bold">'
+        f"STALE: the run of {when} failed, so this page shows the results of an earlier run; what finished "
+        'since, and what failed: <a href="../partial/index.html">partial results</a></div>'
+    )
+    m = re.search(r"<body[^>]*>", html)
+    at = m.end() if m else 0
+    write_text(html[:at] + banner + html[at:], page)
+    return page
 
 
 def on_error(
@@ -302,6 +367,8 @@ def on_error(
     try:
         runstate.report_killed(Path(results_dir) / "logs", out=out)
         page = write_partial(results_dir, cells, qa, extras_of, benchmarks_of)
+        if (stale := mark_stale(results_dir)) is not None:
+            print(f"privsynth: {stale} is from an earlier run: marked STALE", file=out)
     except Exception as exc:  # noqa: BLE001 - never mask the run's own error
         print(f"privsynth: could not write partial results: {type(exc).__name__}: {exc}", file=out)
         return

@@ -12,7 +12,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import pandas as pd
+
 from . import generators
+from .contract import check_control, merge_metrics
 from .datasets import load_schema, load_split
 from .errors import GeneratorError
 from .io import write_json, write_parquet
@@ -48,6 +51,8 @@ def synthesize(
     t1 = time.perf_counter()
     syn = gen.sample(n)
     sample_s = time.perf_counter() - t1
+    if not isinstance(syn, pd.DataFrame):
+        raise GeneratorError(f"{name}: sample() returned {type(syn).__name__}, not a pandas DataFrame")
     check = validate_frame(syn, schema)
     if check.n_invalid:
         raise GeneratorError(
@@ -76,7 +81,14 @@ def synthesize(
     }
     # Where the job ran: lets users (and the SLURM test) see which GPU a job was given.
     metrics["cuda_visible_devices"] = os.environ.get("CUDA_VISIBLE_DEVICES")
-    metrics.update(gen.metrics())
+    if getattr(cls, "negative_control", False):
+        metrics["negative_control"] = True
+    # The cell's identity is privsynth's: generator metrics may not overwrite it (contract.RESERVED).
+    metrics = merge_metrics(metrics, gen.metrics(), name)
+    kind = "positive" if metrics.get("positive_control") else "negative" if metrics.get("negative_control") else None
+    if kind:
+        where = f"datasets.{job['dataset']}.generators.{name}.{metrics['base_setting']}"
+        metrics.update(check_control(kind, syn, train, schema.names, name, where, train_path, settings.get("path")))
     write_parquet(syn, out_synthetic)
     write_json(metrics, out_metrics)
     log.info("wrote %d rows to %s", len(syn), out_synthetic)

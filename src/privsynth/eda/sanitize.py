@@ -30,6 +30,13 @@ _SAFE_ATTRS = frozenset(
     "href".split()
 )
 _UNSAFE_CSS = re.compile(r"url\s*\(|expression\s*\(|javascript:|@import|behavior\s*:|-moz-binding|</|<", re.I)
+# edvart's structural markup, let through so pages do not show it as text:
+# pandas' <style scoped> and the Styler's <style type="text/css"> (only these attributes,
+# and only CSS whose selectors are pandas' own: .dataframe ... or the Styler's #T_<uuid>...),
+_STYLE_ATTRS = {("scoped", ""), ("type", "text/css")}
+_CSS_SELECTOR = re.compile(r"\s*(\.dataframe|#T_[A-Za-z0-9_]+)(\s+[A-Za-z0-9_:\-().]+)*\s*")
+# and the heading anchors edvart appends to its Markdown headings: <a id='<uuid>'> (no text, no href).
+_ANCHOR = re.compile(r"&lt;a id=(['\"])([0-9a-fA-F-]{1,64})\1&gt;(?:&lt;/a&gt;)?")
 
 
 class _Sanitizer(HTMLParser):
@@ -56,6 +63,9 @@ class _Sanitizer(HTMLParser):
         return True
 
     def _tag(self, tag: str, attrs: list[tuple[str, str | None]]) -> str | None:
+        if tag == "style":
+            ok = all((n.lower(), (v or "").strip().lower()) in _STYLE_ATTRS for n, v in attrs)
+            return "" if ok else None  # written without attributes: a bare <style> is scoped enough here
         if tag not in _SAFE_TAGS or not all(self._attr_ok(n.lower(), v or "") for n, v in attrs):
             return None
         return "".join(f' {n.lower()}="{html_lib.escape(v or "", quote=True)}"' for n, v in attrs)
@@ -92,7 +102,7 @@ class _Sanitizer(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self.open and self.open[-1] == "style" and self.cdata_elem == "style":
             # CSS from pandas' Styler (ids and properties); nothing else may pass as CSS.
-            if not _UNSAFE_CSS.search(data):
+            if _css_ok(data):
                 self.out.append(data)
             return
         self.out.append(html_lib.escape(data, quote=False))
@@ -116,6 +126,18 @@ class _Sanitizer(HTMLParser):
         return "".join(self.out)
 
 
+def _css_ok(css: str) -> bool:
+    """CSS with nothing that loads or runs, and only pandas' own selectors (so data cannot restyle the page)."""
+    if _UNSAFE_CSS.search(css) or "/*" in css or "@" in css:
+        return False
+    rules = css.split("}")
+    for rule in rules[:-1]:
+        selectors, brace, _ = rule.partition("{")
+        if not brace or not all(_CSS_SELECTOR.fullmatch(sel) for sel in selectors.split(",")):
+            return False
+    return not rules[-1].strip()
+
+
 def sanitize_html(fragment: str) -> str:
     """``fragment`` with every script, event handler and foreign URL removed (text escaped)."""
     parser = _Sanitizer()
@@ -124,8 +146,12 @@ def sanitize_html(fragment: str) -> str:
 
 
 def escape_markdown_html(text: str) -> str:
-    """Markdown with its raw HTML made literal text (``<`` ``>`` ``&`` as entities)."""
-    return html_lib.escape(text, quote=False)
+    """Markdown with its raw HTML made literal text (``<`` ``>`` ``&`` as entities).
+
+    edvart's heading anchors (``<a id='<uuid>'>``) are the one piece of markup restored:
+    an id of hex digits and dashes and nothing else cannot carry a handler or a link.
+    """
+    return _ANCHOR.sub(r'<a id="\2"></a>', html_lib.escape(text, quote=False))
 
 
 # MIME types kept in outputs of the cell that renders the data.

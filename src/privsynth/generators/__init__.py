@@ -40,6 +40,9 @@ from .base import Generator
 ENTRY_POINT_GROUP = "privsynth.generators"
 PLUGINS_ENV = "PRIVSYNTH_PLUGINS"
 SCHEMA_DIR = Path(__file__).parent / "schemas"
+# Folders privsynth writes beside the generators' folders (results/<dataset>/<name>): a plug-in
+# of that name would make Snakemake fail with a ChildIOException.
+RESERVED_NAMES = {"data": "the prepared data folder", "audit": "the dataset's audit folder"}
 
 
 @dataclass(frozen=True)
@@ -84,12 +87,31 @@ def _installed() -> dict[str, Source]:
 
 
 def _plugins() -> dict[str, Path]:
-    """Generators in the $PRIVSYNTH_PLUGINS directories: name -> directory (read on every call)."""
+    """Generators in the $PRIVSYNTH_PLUGINS directories: name -> directory (read on every call).
+
+    A missing directory, or a plug-in named like a built-in or a reserved folder, is a
+    one-line ConfigError: silently ignoring it would run something else than asked for.
+    """
     found: dict[str, Path] = {}
+    installed = _installed()
     for d in filter(None, os.environ.get(PLUGINS_ENV, "").split(os.pathsep)):
+        if not Path(d).is_dir():
+            raise ConfigError(f"${PLUGINS_ENV}: plug-in directory {d} not found; fix or unset the variable")
         for m in pkgutil.iter_modules([d]):
-            if not m.name.startswith("_"):
-                found.setdefault(m.name, Path(d))
+            if m.name.startswith("_"):
+                continue
+            file = Path(d) / (m.name if m.ispkg else f"{m.name}.py")
+            if m.name in installed:
+                raise ConfigError(
+                    f"{file}: plug-in generator {m.name!r} has the name of a built-in or installed generator; "
+                    "rename the plug-in (its .py and .yaml)"
+                )
+            if m.name in RESERVED_NAMES:
+                raise ConfigError(
+                    f"{file}: plug-in generator name {m.name!r} is reserved (results/<dataset>/{m.name} is "
+                    f"{RESERVED_NAMES[m.name]}); rename the plug-in (its .py and .yaml)"
+                )
+            found.setdefault(m.name, Path(d))
     return found
 
 
@@ -134,12 +156,41 @@ def code_path(name: str) -> Path:
 
 
 def settings_schema(name: str) -> Path:
-    """The JSON schema of generator ``name``'s settings."""
+    """The JSON schema of generator ``name``'s settings (checked to exist)."""
     src = _source(name)
     if src.builtin:
-        return SCHEMA_DIR / f"{name}.yaml"
-    code = code_path(name)
-    return (code if code.is_dir() else code.parent) / f"{name}.yaml"
+        path = SCHEMA_DIR / f"{name}.yaml"
+    else:
+        code = code_path(name)
+        path = (code if code.is_dir() else code.parent) / f"{name}.yaml"
+    if not path.is_file():
+        raise ConfigError(
+            f"{path}: not found; generator {name!r} needs its settings schema there (a JSON schema in YAML, e.g. "
+            "'$schema: https://json-schema.org/draft/2020-12/schema' and 'type: object')"
+        )
+    return path
+
+
+def read_settings_schema(name: str) -> dict:
+    """Generator ``name``'s settings schema, parsed; one-line ConfigError naming the file when it is not valid."""
+    import yaml
+
+    path = settings_schema(name)
+    try:
+        schema = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
+        raise ConfigError(f"{where}: YAML syntax error in generator {name!r}'s settings schema: {problem}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not a YAML file ({' '.join(str(exc).split())[:200]})") from None
+    if not isinstance(schema, dict) or "$schema" not in schema:
+        raise ConfigError(
+            f"{path}: generator {name!r}'s settings schema must be a mapping with a $schema key (e.g. "
+            "'$schema: https://json-schema.org/draft/2020-12/schema' and 'type: object')"
+        )
+    return schema
 
 
 def _import(src: Source) -> ModuleType:
@@ -151,17 +202,45 @@ def _import(src: Source) -> ModuleType:
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         sys.modules[src.module] = module
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except SyntaxError as exc:
+            del sys.modules[src.module]
+            raise ConfigError(
+                f"{src.file}:{exc.lineno}: syntax error in plug-in generator {src.name!r}: {exc.msg}"
+            ) from None
+        except Exception as exc:
+            del sys.modules[src.module]
+            reason = " ".join(str(exc).split())[:200]
+            raise ConfigError(
+                f"{src.file}: importing plug-in generator {src.name!r} failed: {type(exc).__name__}: {reason}"
+            ) from None
     return module
 
 
 def load(name: str) -> type[Generator]:
     src = _source(name)
     module = _import(src)
-    cls: type[Generator] = (
-        functools.reduce(getattr, src.attr.split("."), module) if src.attr else module.GENERATOR  # type: ignore[arg-type]
-    )
+    try:
+        cls: type[Generator] = (
+            functools.reduce(getattr, src.attr.split("."), module) if src.attr else module.GENERATOR  # type: ignore[arg-type]
+        )
+    except AttributeError:
+        raise ConfigError(
+            f"{src.file or src.module}: generator {name!r} defines no {src.attr or 'GENERATOR'} (its Generator class)"
+        ) from None
+    if not (isinstance(cls, type) and issubclass(cls, Generator)):
+        raise ConfigError(f"{src.file or src.module}: {src.attr or 'GENERATOR'} is not a privsynth Generator subclass")
     return cls
 
 
-__all__ = ["Generator", "available", "builtin", "check_name", "code_path", "load", "settings_schema"]
+__all__ = [
+    "Generator",
+    "available",
+    "builtin",
+    "check_name",
+    "code_path",
+    "load",
+    "read_settings_schema",
+    "settings_schema",
+]

@@ -27,6 +27,8 @@ class Generator(ABC):
     name: ClassVar[str]
     #: True for generators that leak their training data on purpose (audit controls)
     positive_control: ClassVar[bool] = False
+    #: True for generators whose output holds no training record (audit controls); checked on every run
+    negative_control: ClassVar[bool] = False
     #: one line shown in summaries and reports
     description: ClassVar[str] = ""
     #: the privacy audit's attacks for this family when ``audit.attacks`` is not set

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 class HoldoutGenerator(Generator):
     name = "holdout"
+    negative_control = True
     description = "negative control: rows of a reference file disjoint from training (ignores its training data)"
 
     @classmethod
@@ -62,9 +63,6 @@ class HoldoutGenerator(Generator):
     def sample(self, n: int) -> pd.DataFrame:
         idx = self._rng.choice(len(self._ref), n, replace=n > len(self._ref))
         return self._ref.iloc[idx].reset_index(drop=True)
-
-    def metrics(self) -> dict[str, Any]:
-        return {"negative_control": True}
 
 
 GENERATOR = HoldoutGenerator

@@ -27,6 +27,7 @@ from typing import Any
 
 from .. import runstate, slurm
 from ..errors import PrivsynthError
+from ..limits import job_timeout
 
 log = logging.getLogger("privsynth")
 
@@ -74,7 +75,8 @@ def run(snakemake: Any, body: Callable[[Any], None]) -> None:
     t0 = time.perf_counter()
     try:
         runstate.raise_on_sigterm()
-        with runstate.job_scratch():
+        # job_timeout from the whole config (not params: a changed limit reruns nothing).
+        with runstate.job_scratch(), job_timeout(getattr(snakemake, "config", None) or {}, snakemake.rule):
             body(snakemake)
         log.info("job %s finished in %.1f s", snakemake.rule, time.perf_counter() - t0)
     except BaseException as exc:  # noqa: BLE001 - report every failure the same way

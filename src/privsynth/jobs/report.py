@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .. import report
+from .. import manifest, report
 from ..audit import one_run_report
 
 __all__ = ["plots_job", "report_job"]
 
 
 def plots_job(sm: Any) -> None:
+    manifest.verify([sm.input.summary])
     df = report.load_summary(sm.input.summary)
     report.make_plots(df, sm.wildcards.dataset, {name: sm.output[name] for name in report.PLOT_NAMES})
     if "one_run_audit" in sm.output.keys():
@@ -24,5 +25,6 @@ def report_job(sm: Any) -> None:
     for p in sm.input.plots:
         pp = Path(p)
         plots.setdefault(pp.parent.name, {})[pp.stem] = p
+    manifest.verify([sm.input.summary, *sm.input.plots, *sm.input.get("artefacts", [])])
     artefacts = report.Artefacts.declared(list(sm.input.get("artefacts", [])))
     report.render(report.load_summary(sm.input.summary), artefacts, sm.output.html, plots)
