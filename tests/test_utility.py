@@ -59,7 +59,7 @@ def test_cell_json_is_flat_with_baseline(tmp_path: Path) -> None:
     train, holdout, syn = frame(800, 1), frame(300, 2), frame(800, 3, shuffle_label=True)
     for name, df in (("train", train), ("holdout", holdout), ("syn", syn)):
         df.to_parquet(tmp_path / f"{name}.parquet")
-    job = {"dataset": "toy", "target": "income"}
+    job = {"dataset": "toy", "target": "income", "interval": {"refits": 1, "resamples": 50, "confidence": 0.95}}
     base = utility.baseline(
         str(tmp_path / "train.parquet"), str(tmp_path / "holdout.parquet"), str(tmp_path / "base.json"), job
     )
@@ -93,3 +93,19 @@ def test_all_missing_and_constant_features_do_not_crash() -> None:
     assert r["note"] == "left out feature(s) without values in the training table: empty_num, empty_cat"
     only = utility.evaluate(train[["empty_num", "income"]], holdout[["empty_num", "income"]], "income")
     assert only["note"].startswith("no feature has values") and only["test_rows"] == 300
+
+
+def test_auc_interval_covers_the_point_and_narrows_with_more_holdout() -> None:
+    from privsynth.utility_ci import auc_interval
+
+    settings = {"refits": 2, "resamples": 100, "confidence": 0.95}
+    train = frame(400, 2)
+    small, large = frame(120, 1), frame(1200, 1)
+    point = utility.evaluate(train, small, "income")["auc"]
+    ci = auc_interval(train, small, "income", settings)
+    assert ci["low"] < point < ci["high"] and ci["note"] is None
+    wide = ci["high"] - ci["low"]
+    big = auc_interval(train, large, "income", settings)
+    assert big["high"] - big["low"] < wide * 0.7  # ~1/sqrt(10) of the holdout noise
+    assert auc_interval(train.assign(income="<=50K"), small, "income", settings)["note"].startswith("constant")
+    assert auc_interval(train, small, "income", {**settings, "refits": 0})["note"] == "utility.refits is 0: no interval"

@@ -136,7 +136,11 @@ class Grid:
         return dict(self.config["qa"])
 
     def utility_slice(self, dataset: str) -> dict[str, Any]:
-        return {"dataset": dataset, "target": self.config["datasets"][dataset].get("target")}
+        return {
+            "dataset": dataset,
+            "target": self.config["datasets"][dataset].get("target"),
+            "interval": dict(self.config["utility"]),
+        }
 
 
 # Names the pipeline itself writes where a dataset's folder (results/<dataset>) or a
