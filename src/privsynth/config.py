@@ -135,6 +135,9 @@ class Grid:
     def qa_slice(self) -> dict[str, Any]:
         return dict(self.config["qa"])
 
+    def pairs_slice(self) -> dict[str, Any]:
+        return dict(self.config["fidelity_pairs"])
+
     def utility_slice(self, dataset: str) -> dict[str, Any]:
         return {
             "dataset": dataset,

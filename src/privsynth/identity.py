@@ -72,6 +72,7 @@ FAMILIES: dict[str, list[str]] = {
     "eda_compare": ["jobs/eda:compare_job", "eda", "display"],
     "utility_baseline": ["jobs/utility:baseline_job", "utility", "utility_ci"],
     "utility": ["jobs/utility:cell_job", "utility", "utility_ci"],
+    "fidelity_pairs": ["jobs/pairs:pairs_job", "pairs", "eda/stats", "datasets:load_split"],
     "audit_shadow_sets": [
         "jobs/audit:shadow_sets_job",
         "audit/shadow:shadow_sets",
@@ -122,7 +123,7 @@ FAMILIES: dict[str, list[str]] = {
         "schema",
     ],
     "audit_one_run_skipped": ["jobs/audit_one_run:skipped_job", "audit/canary:skipped_summary"],
-    "summary": ["jobs/summary:summary_job", "summary"],
+    "summary": ["jobs/summary:summary_job", "summary", "bracket"],
     "report_plots": ["jobs/report:plots_job", "report", "display", "audit/one_run_report"],
     "report": ["jobs/report:report_job", "report", "display", "audit/one_run_report"],
 }
