@@ -175,7 +175,9 @@ def test_headline_fits_1280_px_without_horizontal_scroll(
     assert body, "the probe did not run"
     scroll, client = int(body[1]), int(body[2])
     assert client <= 1280 and scroll <= client, (scroll, client)
-    tables = re.findall(r'<table class="sortable headline" id="headline-(\w+)" data-right="(\d+)" data-box="(\d+)"', dom)
+    tables = re.findall(
+        r'<table class="sortable headline" id="headline-(\w+)" data-right="(\d+)" data-box="(\d+)"', dom
+    )
     assert {t[0] for t in tables} == {"census", "wdbc"}
     for name, right, box in tables:
         assert int(right) <= int(box) <= client, (name, right, box, client)

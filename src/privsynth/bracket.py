@@ -18,7 +18,6 @@ such a cell says nothing about the generator: the report labels it uninformative
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -21,6 +21,7 @@ import pandas as pd
 
 from . import utility
 
+
 class _Fixed:
     """Predictions made once, looked up by holdout row: utility._scores on a resample."""
 

@@ -115,7 +115,9 @@ def table(c: pd.DataFrame) -> dict[str, Any]:
         if r["positive_control"]:
             badges.append(("pc", "POSITIVE CONTROL", "copies the training data; every attack must catch it"))
         if r["generator"] == "marginals":
-            badges.append(("floor", "UTILITY FLOOR", "every column sampled independently: no dependence, no label link"))
+            badges.append(
+                ("floor", "UTILITY FLOOR", "every column sampled independently: no dependence, no label link")
+            )
         if flag:
             badges.append(("floor-bad", "NO BETTER THAN MARGINALS", flag))
         if r["undertrained"]:
@@ -123,7 +125,11 @@ def table(c: pd.DataFrame) -> dict[str, Any]:
             badges.append(("ut", "UNDERTRAINED", why))
         if truthy(r.get("one_run_cannot_refute")):
             badges.append(
-                ("cr", "CANNOT REFUTE", "the one-run audit's ceiling is below the claimed ε: no outcome could refute it")
+                (
+                    "cr",
+                    "CANNOT REFUTE",
+                    "the one-run audit's ceiling is below the claimed ε: no outcome could refute it",
+                )
             )
         eps = _f(r.get("epsilon"))
         eps_trained = _f(r.get("epsilon_trained"))

@@ -26,8 +26,8 @@ from markupsafe import Markup
 from ..audit import one_run_report
 from ..display import environment, fmt
 from ..io import write_text
-from .artefacts import Artefacts, Key, Link
 from . import headline
+from .artefacts import Artefacts, Key, Link
 from .plots import PLOT_NAMES, SHADOW_PLOTS, inline_svg
 from .tables import METRICS, aggregate, cost_metrics, normalise
 
