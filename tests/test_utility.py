@@ -104,6 +104,10 @@ def test_auc_interval_covers_the_point_and_narrows_with_more_holdout() -> None:
     point = utility.evaluate(train, small, "income")["auc"]
     ci = auc_interval(train, small, "income", settings)
     assert ci["low"] < point < ci["high"] and ci["note"] is None
+    # around the cell's own AUC, with the resampled spread
+    at = auc_interval(train, small, "income", settings, point=point)
+    assert at["high"] - at["low"] == pytest.approx(ci["high"] - ci["low"], abs=1e-9) or at["high"] == 1.0
+    assert at["low"] < point < at["high"]
     wide = ci["high"] - ci["low"]
     big = auc_interval(train, large, "income", settings)
     assert big["high"] - big["low"] < wide * 0.7  # ~1/sqrt(10) of the holdout noise
