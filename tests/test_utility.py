@@ -11,6 +11,7 @@ import pytest
 
 from privsynth import utility
 from privsynth.errors import ConfigError
+from privsynth.utility_ci import auc_interval
 
 
 def frame(n: int, seed: int, shuffle_label: bool = False) -> pd.DataFrame:
@@ -71,6 +72,7 @@ def test_cell_json_is_flat_with_baseline(tmp_path: Path) -> None:
         str(tmp_path / "metrics.json"),
         str(tmp_path / "utility.json"),
         job,
+        interval=auc_interval,
     )
     written = json.loads((tmp_path / "utility.json").read_text())
     assert written == out
@@ -78,6 +80,7 @@ def test_cell_json_is_flat_with_baseline(tmp_path: Path) -> None:
     assert (written["dataset"], written["generator"], written["setting"]) == ("toy", "g", "s")
     assert written["utility_real_auc"] == pytest.approx(base["auc"]) and base["auc"] > 0.85
     assert written["utility_auc"] < base["auc"] - 0.2
+    assert written["utility_auc_ci_low"] <= written["utility_auc"] <= written["utility_auc_ci_high"]
 
 
 def test_all_missing_and_constant_features_do_not_crash() -> None:

@@ -70,7 +70,7 @@ FAMILIES: dict[str, list[str]] = {
     # eda.batch: one rule per dataset, eda_synthetic_<dataset> (eda.batch_rule_name; see code_identity)
     "eda_synthetic_batch": ["jobs/eda:eda_batch_job", "eda", "display"],
     "eda_compare": ["jobs/eda:compare_job", "eda", "display"],
-    "utility_baseline": ["jobs/utility:baseline_job", "utility", "utility_ci"],
+    "utility_baseline": ["jobs/utility:baseline_job", "utility"],
     "utility": ["jobs/utility:cell_job", "utility", "utility_ci"],
     "fidelity_pairs": ["jobs/pairs:pairs_job", "pairs", "eda/stats", "datasets:load_split"],
     "audit_shadow_sets": [
