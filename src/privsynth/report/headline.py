@@ -114,6 +114,10 @@ def table(c: pd.DataFrame) -> dict[str, Any]:
             badges.append(("bad", "AUDIT CONTRADICTS DP CLAIM", "audited ε lower bound above the accountant ε"))
         if r["positive_control"]:
             badges.append(("pc", "POSITIVE CONTROL", "copies the training data; every attack must catch it"))
+        if r["generator"] == "holdout":
+            badges.append(
+                ("floor", "NEGATIVE CONTROL", "real holdout rows: no training record, every attack must fail")
+            )
         if r["generator"] == "marginals":
             badges.append(
                 ("floor", "UTILITY FLOOR", "every column sampled independently: no dependence, no label link")
@@ -149,6 +153,7 @@ def table(c: pd.DataFrame) -> dict[str, Any]:
                 "cell": f"{r['generator']} / {r['setting']}",
                 "runs": int(r["runs"]),
                 "epsilon": fmt(eps, 2) if np.isfinite(eps) else "no DP",
+                "epsilon_sort": repr(eps) if np.isfinite(eps) else "",
                 "epsilon_note": (
                     f"δ {fmt(_f(r.get('delta')), 1) if np.isfinite(_f(r.get('delta'))) else 'n/a'}"
                     + (f"; after the last epoch trained: {fmt(eps_trained, 2)}" if np.isfinite(eps_trained) else "")
