@@ -102,11 +102,11 @@ def make_plot(df: pd.DataFrame, dataset: str, out: str | os.PathLike[str]) -> No
         ax.axhspan(na_y * 1.6, na_y * 0.45, color="0.93", zorder=0)
         ax.text(
             0.005,
-            na_y,
+            na_y * 0.5,
             " not audited",
             ha="left",
-            va="center",
-            fontsize=7,
+            va="top",
+            fontsize=6.5,
             color="0.35",
             transform=ax.get_yaxis_transform(),
         )
