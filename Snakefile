@@ -37,6 +37,7 @@ include: "workflow/rules/audit.smk"
 include: "workflow/rules/audit_one_run.smk"
 include: "workflow/rules/summary.smk"
 include: "workflow/rules/utility.smk"
+include: "workflow/rules/pairs.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -211,7 +211,9 @@ def test_report_flags_contradiction(tmp_path: Path, chromium: str) -> None:
     # A column no step produced (no TPR in this summary) reads n/a everywhere.
     tpr_col = 5 + [c for c, *_ in report.METRICS].index("audit_tpr_at_1pct_fpr_worst")
     assert {r["cells"][tpr_col]["text"] for r in rows} == {"n/a"}
-    assert page.svgs == 3
+    assert page.svgs == 4  # the headline plot, then the three in "more plots" (the shadow audit ran)
+    head = page.tables["headline-toy"]
+    assert len(head) == len(df)
     assert "AUDIT CONTRADICTS DP CLAIM" in " ".join(page.svg_text)
     # The MOSTLY AI tutorial table is on the page.
     assert any(
@@ -265,7 +267,7 @@ def test_report_through_snakemake(tmp_path: Path, chromium: str) -> None:
     auc_col = 4 + 1 + [c for c, *_ in report.METRICS].index("utility_auc")
     assert "[" in pooled[1]["cells"][auc_col]["text"]
     assert ["POSITIVE CONTROL" in r["cells"][4]["text"] for r in pooled] == [True, False]
-    assert page.svgs == 3
+    assert page.svgs == 4
     check_links(page, out)
     assert "../wdbc/marginals/default.r2/utility.json" in page.hrefs
     # The audit ran: its numbers are in the table and its ROC plot is linked. Repeats
@@ -301,6 +303,7 @@ def test_report_through_snakemake(tmp_path: Path, chromium: str) -> None:
         text = "".join(z.read(n).decode("utf-8", "replace") for n in names if n.endswith((".html", ".js")))
     for f in (
         "summary.csv",
+        "privacy_utility.svg",
         "accuracy_vs_epsilon.svg",
         "mia_auc_vs_accuracy.svg",
         "epsilon_vs_audit.svg",

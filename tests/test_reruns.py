@@ -142,6 +142,7 @@ def test_changed_library_code_reruns_exactly_its_jobs(done_run):
         marginals.write_text(original[marginals] + "\n_CHANGED = True\n")
         assert _planned(_run(repo, work, cfg, "-n")) == {
             "synthesize_baseline": 1,
+            "fidelity_pairs": 1,
             "utility": 1,
             "summary": 1,
             "report_plots": 1,

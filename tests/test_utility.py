@@ -11,6 +11,7 @@ import pytest
 
 from privsynth import utility
 from privsynth.errors import ConfigError
+from privsynth.utility_ci import auc_interval
 
 
 def frame(n: int, seed: int, shuffle_label: bool = False) -> pd.DataFrame:
@@ -59,7 +60,7 @@ def test_cell_json_is_flat_with_baseline(tmp_path: Path) -> None:
     train, holdout, syn = frame(800, 1), frame(300, 2), frame(800, 3, shuffle_label=True)
     for name, df in (("train", train), ("holdout", holdout), ("syn", syn)):
         df.to_parquet(tmp_path / f"{name}.parquet")
-    job = {"dataset": "toy", "target": "income"}
+    job = {"dataset": "toy", "target": "income", "interval": {"refits": 1, "resamples": 50, "confidence": 0.95}}
     base = utility.baseline(
         str(tmp_path / "train.parquet"), str(tmp_path / "holdout.parquet"), str(tmp_path / "base.json"), job
     )
@@ -71,6 +72,7 @@ def test_cell_json_is_flat_with_baseline(tmp_path: Path) -> None:
         str(tmp_path / "metrics.json"),
         str(tmp_path / "utility.json"),
         job,
+        interval=auc_interval,
     )
     written = json.loads((tmp_path / "utility.json").read_text())
     assert written == out
@@ -78,6 +80,7 @@ def test_cell_json_is_flat_with_baseline(tmp_path: Path) -> None:
     assert (written["dataset"], written["generator"], written["setting"]) == ("toy", "g", "s")
     assert written["utility_real_auc"] == pytest.approx(base["auc"]) and base["auc"] > 0.85
     assert written["utility_auc"] < base["auc"] - 0.2
+    assert written["utility_auc_ci_low"] <= written["utility_auc"] <= written["utility_auc_ci_high"]
 
 
 def test_all_missing_and_constant_features_do_not_crash() -> None:
@@ -93,3 +96,23 @@ def test_all_missing_and_constant_features_do_not_crash() -> None:
     assert r["note"] == "left out feature(s) without values in the training table: empty_num, empty_cat"
     only = utility.evaluate(train[["empty_num", "income"]], holdout[["empty_num", "income"]], "income")
     assert only["note"].startswith("no feature has values") and only["test_rows"] == 300
+
+
+def test_auc_interval_covers_the_point_and_narrows_with_more_holdout() -> None:
+    from privsynth.utility_ci import auc_interval
+
+    settings = {"refits": 2, "resamples": 100, "confidence": 0.95}
+    train = frame(400, 2)
+    small, large = frame(120, 1), frame(1200, 1)
+    point = utility.evaluate(train, small, "income")["auc"]
+    ci = auc_interval(train, small, "income", settings)
+    assert ci["low"] < point < ci["high"] and ci["note"] is None
+    # around the cell's own AUC, with the resampled spread
+    at = auc_interval(train, small, "income", settings, point=point)
+    assert at["high"] - at["low"] == pytest.approx(ci["high"] - ci["low"], abs=1e-9) or at["high"] == 1.0
+    assert at["low"] < point < at["high"]
+    wide = ci["high"] - ci["low"]
+    big = auc_interval(train, large, "income", settings)
+    assert big["high"] - big["low"] < wide * 0.7  # ~1/sqrt(10) of the holdout noise
+    assert auc_interval(train.assign(income="<=50K"), small, "income", settings)["note"].startswith("constant")
+    assert auc_interval(train, small, "income", {**settings, "refits": 0})["note"] == "utility.refits is 0: no interval"

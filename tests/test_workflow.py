@@ -184,6 +184,7 @@ def test_run_rerun_only_what_changed(tmp_path, census_path):
     assert planned == {
         "synthesize_baseline": 1,
         "fidelity_qa": 1,
+        "fidelity_pairs": 1,
         "utility": 1,
         "summary": 1,
         "report_plots": 2,
@@ -199,6 +200,7 @@ def test_run_rerun_only_what_changed(tmp_path, census_path):
         "prepare_data": 1,
         "synthesize_baseline": 3,
         "fidelity_qa": 3,
+        "fidelity_pairs": 3,
         "utility_baseline": 1,
         "utility": 3,
         "summary": 1,

@@ -151,8 +151,15 @@ class Grid:
     def qa_slice(self) -> dict[str, Any]:
         return dict(self.config["qa"])
 
+    def pairs_slice(self) -> dict[str, Any]:
+        return dict(self.config["fidelity_pairs"])
+
     def utility_slice(self, dataset: str) -> dict[str, Any]:
-        return {"dataset": dataset, "target": self.config["datasets"][dataset].get("target")}
+        return {
+            "dataset": dataset,
+            "target": self.config["datasets"][dataset].get("target"),
+            "interval": dict(self.config["utility"]),
+        }
 
 
 # Names the pipeline itself writes where a dataset's folder (results/<dataset>) or a

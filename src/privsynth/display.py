@@ -93,7 +93,44 @@ def scatter(ax: Any, sub: pd.DataFrame, x: np.ndarray, y: np.ndarray, colors: Ma
             label=None if label in seen else label,
         )
         seen.add(label)
-        ax.annotate(str(r["setting"]), (x[i], y[i]), xytext=(4, 3), textcoords="offset points", fontsize=7)
+    place_labels(ax, x, y, [str(s) for s in sub["setting"]])
+
+
+# Offsets (points) tried in turn for a label: right, above, left, below, then further out.
+_OFFSETS = [(5, 3), (5, -10), (-5, 3), (-5, -10), (0, 9), (0, -15), (12, 12), (-12, 12), (12, -20), (-12, -20)]
+
+
+def place_labels(ax: Any, x: np.ndarray, y: np.ndarray, texts: list[str], fontsize: float = 7) -> None:
+    """Annotate points so that no two labels overlap: each takes the first offset whose box is free.
+
+    Boxes are estimated in display points (0.6 em per character), after the axis
+    limits are set; a label that finds no free place is still drawn (at its last try)
+    rather than dropped: every point stays named.
+    """
+    fig = ax.figure
+    ax.get_xlim(), ax.get_ylim()  # applies pending autoscaling, so transData is final
+    to_pt = fig.dpi_scale_trans.inverted().transform  # pixels -> inches
+    placed: list[tuple[float, float, float, float]] = []
+    for i, t in enumerate(texts):
+        if not (np.isfinite(x[i]) and np.isfinite(y[i])):
+            continue
+        px, py = to_pt(ax.transData.transform((x[i], y[i]))) * 72
+        w, h = 0.6 * fontsize * len(t), fontsize
+        for dx, dy in _OFFSETS:
+            x0 = px + dx - (w if dx < 0 else 0)
+            box = (x0, py + dy, x0 + w, py + dy + h)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                break
+        placed.append(box)
+        ax.annotate(
+            t,
+            (x[i], y[i]),
+            xytext=(dx, dy),
+            textcoords="offset points",
+            fontsize=fontsize,
+            ha="right" if dx < 0 else "left",
+            va="bottom",
+        )
 
 
 def empty(ax: Any, text: str) -> None:

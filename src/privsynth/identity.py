@@ -80,7 +80,8 @@ FAMILIES: dict[str, list[str]] = {
     "eda_synthetic_batch": ["jobs/eda:eda_batch_job", "eda", "display"],
     "eda_compare": ["jobs/eda:compare_job", "eda", "display"],
     "utility_baseline": ["jobs/utility:baseline_job", "utility"],
-    "utility": ["jobs/utility:cell_job", "utility"],
+    "utility": ["jobs/utility:cell_job", "utility", "utility_ci"],
+    "fidelity_pairs": ["jobs/pairs:pairs_job", "pairs", "eda/stats", "datasets:load_split"],
     "audit_shadow_sets": [
         "jobs/audit:shadow_sets_job",
         "audit/shadow:shadow_sets",
@@ -132,7 +133,7 @@ FAMILIES: dict[str, list[str]] = {
         "schema",
     ],
     "audit_one_run_skipped": ["jobs/audit_one_run:skipped_job", "audit/canary:skipped_summary"],
-    "summary": ["jobs/summary:summary_job", "summary"],
+    "summary": ["jobs/summary:summary_job", "summary", "bracket"],
     "report_plots": ["jobs/report:plots_job", "report", "display", "audit/one_run_report"],
     "report": ["jobs/report:report_job", "report", "display", "audit/one_run_report"],
 }

@@ -46,6 +46,7 @@ QA_REPORT = f"{CELL}/qa/report.html"
 EDA_SYNTHETIC = f"{CELL}/eda.html"
 EDA_COMPARE = f"{CELL}/compare.html"
 UTILITY = f"{CELL}/utility.json"
+PAIRS = f"{CELL}/pairs.json"  # pairwise fidelity (privsynth.pairs)
 
 # Shadow-model audit (audit/)
 AUDIT = f"{CELL}/audit"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import paths
+from . import bracket, paths
 from .io import read_json, write_with
 
 # Leading columns in this order; any other metric follows alphabetically.
@@ -91,6 +91,8 @@ def build(
     df = df[lead + qa_cols + rest].sort_values(["dataset", "generator", "setting"], kind="stable")
     # Mark the positive control in the label too, so no plot or table can miss it.
     df.insert(3, "label", df.apply(_label, axis=1))
+    # Every cell between its dataset's marginals floor and copy ceiling (privsynth.bracket).
+    df = bracket.add_columns(df)
     return df.reset_index(drop=True)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -198,8 +198,12 @@ def cell(
     out_json: str,
     job: Mapping[str, Any],
     threads: int = 1,
+    interval: Callable[..., Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """TSTR scores of one grid cell, flat (these keys become summary.csv columns)."""
+    """TSTR scores of one grid cell, flat (these keys become summary.csv columns).
+
+    ``interval``: privsynth.utility_ci.auc_interval (passed in: it builds on this module).
+    """
     meta = read_json(metrics_path)
     base = read_json(baseline_path)
     out: dict[str, Any] = {k: meta[k] for k in ("dataset", "generator", "setting")}
@@ -213,6 +217,9 @@ def cell(
         if target not in syn.columns:
             raise DataError(f"synthetic data of {out['generator']}/{out['setting']} has no target column {target!r}")
         result = evaluate(syn, holdout, target, threads=threads)
+        if interval is not None:
+            ci = interval(syn, holdout, target, job["interval"], threads=threads, point=result["auc"])
+            result.update(_interval(ci))
         log.info(
             "%s/%s/%s TSTR: AUC %s, accuracy %.4f (real-train baseline AUC %s, accuracy %s)",
             out["dataset"],
@@ -232,10 +239,19 @@ def cell(
             "utility_real_accuracy": base.get("accuracy"),
             "utility_train_rows": result["train_rows"],
             "utility_note": result["note"],
+            # bootstrap interval of utility_auc (privsynth.utility_ci)
+            "utility_auc_ci_low": result.get("auc_ci_low"),
+            "utility_auc_ci_high": result.get("auc_ci_high"),
+            "utility_auc_ci_note": result.get("auc_ci_note"),
         }
     )
     write_json(out, out_json)
     return out
+
+
+def _interval(ci: Mapping[str, Any]) -> dict[str, Any]:
+    nan = lambda v: None if v is None or np.isnan(v) else v  # noqa: E731 - JSON has no NaN
+    return {"auc_ci_low": nan(ci["low"]), "auc_ci_high": nan(ci["high"]), "auc_ci_note": ci["note"]}
 
 
 def _fmt(x: float | None) -> str:

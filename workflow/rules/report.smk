@@ -10,6 +10,13 @@ rule report_plots:
     input:
         summary=paths.SUMMARY,
     output:
+        # the headline plot: every setting, utility against audited and claimed epsilon
+        privacy_utility=report(
+            paths.fill(paths.REPORT_PLOT, dataset="{dataset}", plot="privacy_utility"),
+            caption="../report/privacy_utility.rst",
+            category="Privacy-utility plots",
+            subcategory="{dataset}",
+        ),
         accuracy_vs_epsilon=report(
             paths.fill(paths.REPORT_PLOT, dataset="{dataset}", plot="accuracy_vs_epsilon"),
             caption="../report/accuracy_vs_epsilon.rst",
@@ -49,7 +56,13 @@ rule report:
         plots=expand(
             paths.REPORT_PLOT,
             dataset=GRID.datasets,
-            plot=["accuracy_vs_epsilon", "mia_auc_vs_accuracy", "epsilon_vs_audit", "one_run_audit"],
+            plot=[
+                "privacy_utility",
+                "accuracy_vs_epsilon",
+                "mia_auc_vs_accuracy",
+                "epsilon_vs_audit",
+                "one_run_audit",
+            ],
         ),
         # Everything else the run builds (EDA, audit, comparison tables, ...) and the
         # files their rules write beside them, so the page is written last and links

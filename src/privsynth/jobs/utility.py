@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import utility
+from .. import utility, utility_ci
 
 
 def baseline_job(sm: Any) -> None:
@@ -20,4 +20,5 @@ def cell_job(sm: Any) -> None:
         sm.output[0],
         sm.params.job,
         threads=sm.threads,
+        interval=utility_ci.auc_interval,
     )

@@ -26,8 +26,9 @@ from markupsafe import Markup
 from ..audit import one_run_report
 from ..display import environment, fmt
 from ..io import write_text
+from . import headline
 from .artefacts import Artefacts, Key, Link
-from .plots import PLOT_NAMES, inline_svg
+from .plots import PLOT_NAMES, SHADOW_PLOTS, inline_svg
 from .tables import METRICS, aggregate, cost_metrics, normalise
 
 log = logging.getLogger("privsynth.report")
@@ -154,11 +155,17 @@ def render(
         own = plots.get(ds, {})
         section = one_run_report.html_section(df, ds)  # "" where no cell has the one-run audit
         comparison = artefacts.comparisons.get(ds)
+        mine = df[df["dataset"] == ds]
+        # The shadow audit's own plots only where it ran: elsewhere they would hold controls alone.
+        shadow = bool(mine["audit_auc_worst"].notna().any() or mine["audit_epsilon_lb_worst"].notna().any())
+        more = [n for n in PLOT_NAMES if n != "privacy_utility" and (shadow or n not in SHADOW_PLOTS)]
         datasets.append(
             {
                 "name": ds,
+                "headline": headline.table(headline.cells(df, ds)),
+                "headline_plot": _svg(own.get("privacy_utility")),
                 "links": _links(artefacts.of_dataset(ds), out_dir),
-                "plots": [(name, svg) for name in PLOT_NAMES if (svg := _svg(own.get(name))) is not None],
+                "plots": [(name, svg) for name in more if (svg := _svg(own.get(name))) is not None],
                 "one_run_plot": _svg(own.get("one_run_audit")) if section else None,
                 "one_run_section": section,
                 "comparison": _csv_table(comparison) if comparison is not None else None,

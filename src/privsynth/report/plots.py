@@ -1,4 +1,4 @@
-"""The report's plots: three privacy-utility SVGs per dataset, embedded inline in the page."""
+"""The report's plots: the privacy-utility SVGs of each dataset, embedded inline in the page."""
 
 from __future__ import annotations
 
@@ -11,8 +11,12 @@ import numpy as np
 import pandas as pd
 
 from ..display import empty, mpl, save_svg, scatter
+from . import privacy_utility
 
-PLOT_NAMES = ("accuracy_vs_epsilon", "mia_auc_vs_accuracy", "epsilon_vs_audit")
+# privacy_utility: the headline plot (privacy_utility.py); the others are the page's "more plots".
+PLOT_NAMES = ("privacy_utility", "accuracy_vs_epsilon", "mia_auc_vs_accuracy", "epsilon_vs_audit")
+# Plots of the shadow-model audit alone: shown only where a cell of the dataset has it.
+SHADOW_PLOTS = ("mia_auc_vs_accuracy", "epsilon_vs_audit")
 
 
 def _eps_positions(eps: pd.Series) -> tuple[np.ndarray, float | None]:
@@ -37,7 +41,9 @@ def _style_eps_axis(ax: Any, x: np.ndarray, nodp: float | None) -> None:
 
 
 def make_plots(df: pd.DataFrame, dataset: str, out: Mapping[str, str | os.PathLike[str]]) -> None:
-    """Write the three privacy-utility plots of ``dataset`` as SVG files (``out``: name -> path)."""
+    """Write the privacy-utility plots of ``dataset`` as SVG files (``out``: name -> path)."""
+    if "privacy_utility" in out:
+        privacy_utility.make_plot(df, dataset, out["privacy_utility"])
     plt = mpl()
     sub = df[df["dataset"] == dataset].reset_index(drop=True)
     gens = sorted(sub["generator"].unique())

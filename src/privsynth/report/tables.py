@@ -49,7 +49,7 @@ METRICS: list[tuple[str, str, str, int]] = [
     ),
     (
         "audit_epsilon_lb_worst",
-        "Audited ε LB",
+        "Audited ε LB (shadow)",
         "lower bound on ε (add/remove adjacency, jointly at audit.confidence) from the audit, worst target",
         3,
     ),

@@ -1,0 +1,28 @@
+# Pairwise fidelity of every synthetic set (privsynth.pairs): the dependence
+# mostlyai-qa's overall accuracy averages away, with the real holdout as reference.
+
+
+rule fidelity_pairs:
+    input:
+        synthetic=paths.SYNTHETIC,
+        metrics=paths.METRICS,
+        train=rules.prepare_data.output.train,
+        holdout=rules.prepare_data.output.holdout,
+    output:
+        paths.PAIRS,
+    log:
+        paths.log("fidelity_pairs", paths.PER_CELL),
+    benchmark:
+        paths.benchmark("fidelity_pairs", paths.PER_CELL)
+    conda:
+        "../../envs/core.yaml"
+    threads: 1
+    params:
+        job=lambda wc: GRID.pairs_slice(),
+    script:
+        "../scripts/fidelity_pairs.py"
+
+
+if config["fidelity_pairs"]["enabled"]:
+    SUMMARY_EXTRAS.append(lambda c: paths.of(paths.PAIRS, c))
+    SUMMARY_BENCHMARKS.append(lambda c: [paths.of(rules.fidelity_pairs.benchmark, c)])

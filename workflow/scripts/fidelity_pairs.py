@@ -1,0 +1,3 @@
+from privsynth.jobs import pairs, run
+
+run(snakemake, pairs.pairs_job)
