@@ -175,3 +175,30 @@ def test_report_section_escapes_and_says_what_it_cannot_show(frames):
     assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
     assert "no epsilon bound" in html and "Does not show" in html
     assert nobox_report.html_section(pd.DataFrame([row]), "other") == ""
+
+
+@pytest.mark.slow
+def test_external_file_through_the_workflow(snakemake_runner, tmp_path):
+    """One external cell on WDBC (the training split as the file, QA/EDA off): the refitting audits
+    say n/a with their reason, the no-box section sees the copy, the claim stays a claim."""
+    from conftest import tiny_config
+
+    cell = {"path": "results/wdbc/data/train.parquet", "trained_on": "train", "epsilon": 1.0}
+    audit = {
+        "enabled": True,
+        "generators": None,
+        "n": 100,
+        "n_shadow": 5,
+        "n_eval": 5,
+        "one_run": {"enabled": True, "m": 50, "outliers": 5},
+    }
+    wdbc = {"source": {"kind": "wdbc"}, "target": "target", "audit": audit, "generators": {"external": {"copy": cell}}}
+    snakemake_runner(tiny_config(wdbc=wdbc))
+    row = pd.read_csv(tmp_path / "results/summary.csv").iloc[0]
+    assert row["audit_status"] == row["one_run_status"] == "n/a (no generator to refit)"
+    assert row["nobox_status"] == "done" and row["nobox_train_copy_share"] == 1.0
+    assert row["nobox_auc"] > 0.95 and row["nobox_holdout_copies"] == 0
+    assert row["claimed_epsilon"] == 1.0 and pd.isna(row["epsilon"])
+    assert not pd.isna(row["utility_auc"])  # ML utility runs on the file
+    html = (tmp_path / "results/report/index.html").read_text()
+    assert "Files made elsewhere: no-box privacy measures" in html and "no generator to refit" in html

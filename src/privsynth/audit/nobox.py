@@ -195,7 +195,9 @@ def evaluate(
     conf, max_rows, seed = float(job["confidence"]), int(job["max_rows"]), int(job["seed"])
     alpha = (1 - conf) / INTERVALS
     # One dtype per column everywhere: equal values must hash (and encode) equally.
-    mem, hold, syn = (restore_dtypes(f[schema.names].reset_index(drop=True), schema, like=like) for f in (members, holdout, synthetic))
+    mem, hold, syn = (
+        restore_dtypes(f[schema.names].reset_index(drop=True), schema, like=like) for f in (members, holdout, synthetic)
+    )
     shared = np.isin(row_hashes(hold), row_hashes(mem))
     non = hold[~shared].reset_index(drop=True)
     out: dict[str, Any] = {

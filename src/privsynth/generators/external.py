@@ -47,7 +47,9 @@ def read_rows(path: str | Path, schema: Schema, what: str) -> pd.DataFrame:
     try:
         df = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
-        raise DataError(f"{what} {p}: cannot be read ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})") from None
+        raise DataError(
+            f"{what} {p}: cannot be read ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"
+        ) from None
     check_columns(df, schema, f"{what} {p}")
     if df.empty:
         raise DataError(f"{what} {p}: no rows")
