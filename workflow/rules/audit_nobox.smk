@@ -55,19 +55,7 @@ rule audit_nobox_skipped:
         "../scripts/audit_nobox_skipped.py"
 
 
-def nobox_summary_of(c):
-    if nobox_plan.is_nobox(GRID, c.dataset, c.generator, c.setting):
-        return paths.of(paths.NOBOX_SUMMARY, c)
-    return paths.of(paths.NOBOX_SKIPPED, c)
-
-
-def nobox_benchmarks_of(c):
-    if nobox_plan.is_nobox(GRID, c.dataset, c.generator, c.setting):
-        return [paths.of(paths.benchmark("audit_nobox", paths.PER_CELL), c)]
-    return []
-
-
 if NOBOX_CELLS:
-    SUMMARY_EXTRAS.append(nobox_summary_of)
-    SUMMARY_BENCHMARKS.append(nobox_benchmarks_of)
+    SUMMARY_EXTRAS.append(lambda c: nobox_plan.summary_path(GRID, c))
+    SUMMARY_BENCHMARKS.append(lambda c: nobox_plan.benchmarks(GRID, c))
     TARGETS.extend(paths.of(paths.NOBOX_JSON, c) for c in NOBOX_CELLS)

@@ -41,3 +41,16 @@ def job_slice(grid: Grid, dataset: str, generator: str, setting: str) -> dict[st
         "max_rows": s["nobox_max_rows"],
         "seed": int(grid.config["seed"]) + c.repeat - 1,
     }
+
+
+def summary_path(grid: Grid, c: Cell) -> str:
+    """The cell's file of nobox_ summary columns: its no-box summary, or why it has none."""
+    return paths.of(
+        paths.NOBOX_SUMMARY if is_nobox(grid, c.dataset, c.generator, c.setting) else paths.NOBOX_SKIPPED, c
+    )
+
+
+def benchmarks(grid: Grid, c: Cell) -> list[str]:
+    if is_nobox(grid, c.dataset, c.generator, c.setting):
+        return [paths.of(paths.benchmark("audit_nobox", paths.PER_CELL), c)]
+    return []
