@@ -101,6 +101,39 @@ def test_unconfirmed_trained_on_gives_na_comparisons(frames):
     assert row["nobox_auc"] is None and row["nobox_dcr_share"] is None and row["nobox_holdout_copy_share"] is None
 
 
+def test_uploaded_file_that_held_the_holdout_leaves_no_nonmembers(wdbc, tmp_path, frames):
+    """trained_on names the uploaded file: here the whole data, so no holdout row is unseen and the
+    comparisons are n/a instead of a reassuring AUC of 0.5."""
+    train, holdout, _ = frames
+    uploaded = tmp_path / "uploaded.csv"
+    pd.concat([train, holdout]).to_csv(uploaded, index=False)
+    train.to_parquet(tmp_path / "syn.parquet")
+    (tmp_path / "m.json").write_text("{}")
+    job = {
+        **JOB,
+        "dataset": "wdbc",
+        "generator": "external",
+        "setting": "s",
+        "trained_on_file": str(uploaded),
+        "trained_on_label": str(uploaded),
+    }
+    d = str(wdbc)
+    r = nobox.nobox(
+        f"{d}/train.parquet",
+        f"{d}/holdout.parquet",
+        f"{d}/schema.json",
+        str(uploaded),
+        str(tmp_path / "syn.parquet"),
+        str(tmp_path / "m.json"),
+        str(tmp_path / "nobox.json"),
+        str(tmp_path / "summary.json"),
+        job,
+    )
+    assert r["members"] == len(train) + len(holdout) and r["nonmembers"] == 0
+    assert r["status"].startswith("n/a (0 holdout rows outside trained_on")
+    assert r["membership_auc"] == {"reason": r["status"]}
+
+
 def _synth(wdbc: Path, tmp: Path, settings: dict) -> dict:
     job = {"dataset": "wdbc", "generator": "external", "setting": "s", "settings": settings, "seed": 0}
     return synthesize(
