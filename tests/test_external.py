@@ -206,7 +206,7 @@ def test_report_section_escapes_and_says_what_it_cannot_show(frames):
     row = {"dataset": "w", "generator": "external", "setting": "<b>x</b>", **nobox.summary_row(r)}
     html = str(nobox_report.html_section(pd.DataFrame([row]), "w"))
     assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
-    assert "no epsilon bound" in html and "Does not show" in html
+    assert "no ε can be measured" in html and "Does not show" in html
     assert nobox_report.html_section(pd.DataFrame([row]), "other") == ""
 
 

@@ -44,7 +44,7 @@ ATTACKS = ("closest_distance", "exact_match")
 INTERVALS = 3 + len(ATTACKS)  # two copy rates, the DCR share, one AUC per attack
 MIN_NONMEMBERS = 10
 NO_EPSILON = (
-    "no epsilon bound: one file is one output of an unknown mechanism, and differential privacy is a property of "
+    "one file is one output of an unknown mechanism, and differential privacy is a property of "
     "the mechanism over all its outputs; a clean file does not bound the risk of its generator, nor of its next file"
 )
 MEANING = {
@@ -212,7 +212,7 @@ def evaluate(
         "holdout_rows_equal_to_a_member": int(shared.sum()),
         "nonmembers": len(non),
         "epsilon": None,
-        "epsilon_reason": NO_EPSILON,
+        "epsilon_reason": f"no epsilon bound: {NO_EPSILON}",
         "meaning": MEANING,
     }
     copies = exact_copies(mem, non, syn, alpha)
