@@ -57,6 +57,7 @@ FAMILIES: dict[str, list[str]] = {
     "synthesize_great": _SYNTH,
     "synthesize_openai": _SYNTH,
     "synthesize_plugin": _SYNTH,
+    "synthesize_external": _SYNTH,
     "synthesize_mostlyai": [
         "jobs/mostlyai:synthesize_job",
         "jobs/synthesize:synthesize_cell",
@@ -133,9 +134,23 @@ FAMILIES: dict[str, list[str]] = {
         "schema",
     ],
     "audit_one_run_skipped": ["jobs/audit_one_run:skipped_job", "audit/canary:skipped_summary"],
+    "audit_nobox": [
+        "jobs/nobox:nobox_job",
+        "audit/nobox",
+        "audit/bounds",
+        "audit/stats:auc",
+        "audit/one_run",
+        "audit/encoding",
+        "audit/threat_model:row_hashes",
+        "generators/external:read_rows",
+        "datasets:load_split",
+        "datasets:load_schema",
+        "schema",
+    ],
+    "audit_nobox_skipped": ["jobs/nobox:skipped_job", "audit/nobox:skipped_summary"],
     "summary": ["jobs/summary:summary_job", "summary", "bracket"],
     "report_plots": ["jobs/report:plots_job", "report", "display", "audit/one_run_report"],
-    "report": ["jobs/report:report_job", "report", "display", "audit/one_run_report"],
+    "report": ["jobs/report:report_job", "report", "display", "audit/one_run_report", "audit/nobox_report"],
 }
 
 

@@ -5,7 +5,8 @@ template with Snakemake-style wildcards (``{dataset}``, ``{generator}``,
 ``{setting}``, ...): rules use them as they are, Python code fills them with
 ``fill`` (or ``cell``).  The stage that writes a file is the stage whose name
 starts the path below the cell or dataset folder (``qa/`` is ``fidelity_qa``,
-``audit/`` the shadow-model audit, ``audit/one_run`` the one-run audit).
+``audit/`` the shadow-model audit, ``audit/one_run`` the one-run audit, ``audit/nobox`` the
+no-box section).
 """
 
 from __future__ import annotations
@@ -68,6 +69,11 @@ ONE_RUN_METRICS = f"{ONE_RUN}/metrics.json"
 ONE_RUN_SCORES = f"{ONE_RUN}/scores.parquet"
 ONE_RUN_SUMMARY = f"{ONE_RUN}/summary.json"
 ONE_RUN_SKIPPED = f"{AUDIT}/one_run_skipped.json"
+
+# No-box section of cells without a generator to refit (external files): audit/nobox*
+NOBOX_JSON = f"{AUDIT}/nobox.json"
+NOBOX_SUMMARY = f"{AUDIT}/nobox_summary.json"
+NOBOX_SKIPPED = f"{AUDIT}/nobox_skipped.json"
 
 # --- whole run ----------------------------------------------------------------------
 SUMMARY = f"{RESULTS}/summary.csv"

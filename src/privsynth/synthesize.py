@@ -47,6 +47,7 @@ def synthesize(
     t0 = time.perf_counter()
     gen.fit(train.reset_index(drop=True), schema, settings, seed)
     fit_s = time.perf_counter() - t0
+    n = gen.rows_to_sample(n)
     log.info("fit done in %.1f s; sampling %d rows", fit_s, n)
     t1 = time.perf_counter()
     syn = gen.sample(n)

@@ -105,7 +105,7 @@ rule audit_skipped:
         "../scripts/audit_skipped.py"
 
 
-if AUDIT.audited:
+if AUDIT.audited or AUDIT.no_refit:
     SUMMARY_EXTRAS.append(audit_summary_of)
     SUMMARY_BENCHMARKS.append(audit_benchmarks_of)
     TARGETS.extend(paths.of(paths.AUDIT_JSON, c) for c in AUDIT.cells())

@@ -114,7 +114,7 @@ rule audit_one_run_skipped:
         "../scripts/audit_one_run_skipped.py"
 
 
-if ONE_RUN.audited:
+if ONE_RUN.audited or ONE_RUN.no_refit:
     SUMMARY_EXTRAS.append(one_run_summary_of)
     SUMMARY_BENCHMARKS.append(one_run_benchmarks_of)
     TARGETS.extend(paths.of(paths.ONE_RUN_JSON, c) for c in ONE_RUN.cells())

@@ -42,5 +42,4 @@ def one_run_benchmarks_of(c):
 
 
 def one_run_skip_reason(wc):
-    p = ONE_RUN.protocol(wc.dataset)
-    return f"{p.where}.generators" if p.enabled else f"{p.where}.enabled"
+    return ONE_RUN.skip_reason(wc.dataset, wc.generator, wc.setting)

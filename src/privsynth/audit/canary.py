@@ -200,8 +200,13 @@ def summary_row(r: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _skipped_status(reason: str) -> str:
+    # "n/a (...)": the audit cannot apply to the cell at all (not a config choice).
+    return reason if reason.startswith("n/a") else f"skipped ({reason})"
+
+
 def skipped_summary(out_path: str, job: Mapping[str, Any]) -> None:
     write_json(
-        {**{k: job[k] for k in ("dataset", "generator", "setting")}, "one_run_status": f"skipped ({job['reason']})"},
+        {**{k: job[k] for k in ("dataset", "generator", "setting")}, "one_run_status": _skipped_status(job["reason"])},
         out_path,
     )

@@ -8,7 +8,7 @@ from typing import Any
 from ..config import Cell, Grid
 from ..errors import ConfigError
 from .one_run import SUBSAMPLE_KEYS, OneRunProtocol
-from .plan import select_cells
+from .plan import NO_REFIT, refittable, select_cells
 
 Key = tuple[str, str, str]
 
@@ -23,6 +23,7 @@ class OneRunPlan:
         self.protocols: dict[str, OneRunProtocol] = {}
         self.audited: set[Key] = set()
         self.release: set[Key] = set()
+        self.no_refit: set[Key] = set()
         for ds, dcfg in config["datasets"].items():
             where = f"datasets.{ds}.audit.one_run"
             p = OneRunProtocol.from_config((dcfg.get("audit") or {}).get("one_run"), where)
@@ -35,12 +36,15 @@ class OneRunPlan:
                 if p.generators is None
                 else _select(p.generators, cells, f"{where}.generators", ds)
             )
+            # Cells without a generator to refit get a one_run_skipped.json saying so.
+            self.no_refit |= {k for k in chosen if not refittable(k[1])}
+            chosen -= self.no_refit
             self.audited |= chosen
             rel = p.release_is_audit_run
             if rel is True:
                 self.release |= chosen
             elif rel:
-                picked = _select(rel, cells, f"{where}.release_is_audit_run", ds)
+                picked = _select(rel, cells, f"{where}.release_is_audit_run", ds) - self.no_refit
                 if picked - chosen:
                     k = sorted(picked - chosen)[0]
                     raise ConfigError(
@@ -56,6 +60,13 @@ class OneRunPlan:
 
     def cells(self) -> list[Cell]:
         return [c for c in self.grid.cells.values() if self.is_audited(c.dataset, c.generator, c.setting)]
+
+    def skip_reason(self, dataset: str, generator: str, setting: str) -> str:
+        """Why a cell has no one-run audit (for its one_run_skipped.json)."""
+        if not refittable(generator):
+            return NO_REFIT
+        p = self.protocols[dataset]
+        return f"{p.where}.generators" if p.enabled else f"{p.where}.enabled"
 
     def protocol(self, dataset: str) -> OneRunProtocol:
         return self.protocols[dataset]

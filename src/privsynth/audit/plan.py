@@ -10,6 +10,15 @@ from ..config import Cell, Grid
 from ..errors import ConfigError
 from .threat_model import AuditProtocol
 
+# audit_status / one_run_status of cells without a generator to train again (external files);
+# their privacy section is the no-box one (privsynth.audit.nobox).
+NO_REFIT = "n/a (no generator to refit)"
+
+
+def refittable(generator: str) -> bool:
+    """False for generators the refitting audits cannot run on (``Generator.refittable``)."""
+    return bool(generators.load(generator).refittable)
+
 
 def select_cells(entries: Sequence[str], cells: Sequence[Cell], where: str, ds: str) -> list[Cell]:
     """Cells named by config entries "generator" or "generator/setting" (a setting also names its repeats)."""
@@ -29,6 +38,7 @@ class AuditPlan:
         self.grid = grid
         self.protocols: dict[str, AuditProtocol] = {}
         self.audited: set[tuple[str, str, str]] = set()
+        self.no_refit: set[tuple[str, str, str]] = set()
         for ds, dcfg in config["datasets"].items():
             where = f"datasets.{ds}.audit"
             p = AuditProtocol.from_config(dcfg.get("audit"), where)
@@ -40,12 +50,17 @@ class AuditPlan:
             # seeds): the base setting is audited once and its repeats point to it.
             if p.enabled:
                 self.audited |= {(c.dataset, c.generator, c.setting) for c in chosen if c.repeat == 1}
+                # Not silently: these cells get an audit_skipped.json saying why.
+                self.no_refit |= {k for k in self.audited if not refittable(k[1])}
+                self.audited -= self.no_refit
 
     def is_audited(self, dataset: str, generator: str, setting: str) -> bool:
         return (dataset, generator, setting) in self.audited
 
     def skip_reason(self, dataset: str, generator: str, setting: str) -> str:
         """Why a cell has no audit of its own (for its audit_skipped.json)."""
+        if not refittable(generator):
+            return NO_REFIT
         p = self.protocols[dataset]
         if not p.enabled:
             return f"datasets.{dataset}.audit.enabled"

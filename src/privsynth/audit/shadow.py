@@ -350,13 +350,18 @@ def release_warnings(
     return out
 
 
+def _skipped_status(reason: str) -> str:
+    # "n/a (...)": the audit cannot apply to the cell at all (not a config choice).
+    return reason if reason.startswith("n/a") else f"skipped ({reason})"
+
+
 def skipped_summary(out_summary: str, job: Mapping[str, Any]) -> None:
     write_json(
         {
             "dataset": job["dataset"],
             "generator": job["generator"],
             "setting": job["setting"],
-            "audit_status": f"skipped ({job['reason']})",
+            "audit_status": _skipped_status(job["reason"]),
         },
         out_summary,
     )

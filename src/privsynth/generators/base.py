@@ -36,6 +36,9 @@ class Generator(ABC):
     audit_attacks: ClassVar[tuple[str, ...]] = ("groundhog", "closest_distance", "exact_match", "density")
     #: set by the audit's shadow fits: skip what only a release needs (exports, reports)
     for_audit: bool = False
+    #: False where there is no model to train again (a file made elsewhere): the shadow-model
+    #: and one-run audits, which refit the generator, are n/a for its cells
+    refittable: ClassVar[bool] = True
 
     def __init__(self, workdir: str | Path | None = None, threads: int = 1) -> None:
         # A private scratch directory for this job (model files, engine state).
@@ -53,6 +56,10 @@ class Generator(ABC):
     @abstractmethod
     def sample(self, n: int) -> pd.DataFrame:
         """Return ``n`` rows with the schema's columns."""
+
+    def rows_to_sample(self, requested: int) -> int:
+        """Rows ``sample`` is asked for after ``fit``: ``requested`` (sample_size, else the training rows)."""
+        return requested
 
     def metrics(self) -> dict[str, Any]:
         """Generator-specific metrics merged into ``metrics.json`` (e.g. epsilon, delta)."""

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from ..audit import one_run_report
+from ..audit import nobox_report, one_run_report
 from ..display import environment, fmt
 from ..io import write_text
 from . import headline
@@ -168,6 +168,7 @@ def render(
                 "plots": [(name, svg) for name in more if (svg := _svg(own.get(name))) is not None],
                 "one_run_plot": _svg(own.get("one_run_audit")) if section else None,
                 "one_run_section": section,
+                "nobox_section": nobox_report.html_section(df, ds),
                 "comparison": _csv_table(comparison) if comparison is not None else None,
             }
         )

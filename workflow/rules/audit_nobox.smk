@@ -1,0 +1,61 @@
+# No-box privacy section of cells without a generator to refit (external files):
+# exact copies, DCR share and the distance attacks' AUC, training rows (or the
+# uploaded file) against holdout rows; no epsilon (privsynth.audit.nobox). Its own
+# rule, not part of the synthesis: changing it reruns neither the file's check nor
+# the EDA, fidelity and utility jobs that read the file.
+from privsynth.audit import nobox_plan  # noqa: E402
+
+NOBOX_CELLS = nobox_plan.cells(GRID)
+
+
+rule audit_nobox:
+    input:
+        train=rules.prepare_data.output.train,
+        holdout=rules.prepare_data.output.holdout,
+        schema=rules.prepare_data.output.schema,
+        members=lambda wc: nobox_plan.members_path(GRID, wc.dataset, wc.generator, wc.setting),
+        synthetic=paths.SYNTHETIC,
+        metrics=paths.METRICS,
+    output:
+        json=paths.NOBOX_JSON,
+        summary=paths.NOBOX_SUMMARY,
+    log:
+        paths.log("audit_nobox", paths.PER_CELL),
+    benchmark:
+        paths.benchmark("audit_nobox", paths.PER_CELL)
+    wildcard_constraints:
+        generator=NAME,
+    conda:
+        "../../envs/core.yaml"
+    params:
+        job=lambda wc: nobox_plan.job_slice(GRID, wc.dataset, wc.generator, wc.setting),
+    script:
+        "../scripts/audit_nobox.py"
+
+
+# The other cells' summary rows say why they have no no-box section.
+rule audit_nobox_skipped:
+    output:
+        paths.NOBOX_SKIPPED,
+    log:
+        paths.log("audit_nobox_skipped", paths.PER_CELL),
+    wildcard_constraints:
+        generator=NAME,
+    localrule: True
+    conda:
+        "../../envs/core.yaml"
+    params:
+        job=lambda wc: {
+            "dataset": wc.dataset,
+            "generator": wc.generator,
+            "setting": wc.setting,
+            "reason": nobox_plan.REFITTED,
+        },
+    script:
+        "../scripts/audit_nobox_skipped.py"
+
+
+if NOBOX_CELLS:
+    SUMMARY_EXTRAS.append(lambda c: nobox_plan.summary_path(GRID, c))
+    SUMMARY_BENCHMARKS.append(lambda c: nobox_plan.benchmarks(GRID, c))
+    TARGETS.extend(paths.of(paths.NOBOX_JSON, c) for c in NOBOX_CELLS)

@@ -1,0 +1,3 @@
+from privsynth.jobs import nobox, run
+
+run(snakemake, nobox.skipped_job)
