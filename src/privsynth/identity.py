@@ -41,6 +41,7 @@ TEMPLATE_SUFFIXES = {".j2", ".css", ".js"}
 # The prepared split and schema as the synthesis and audit-fit jobs read them.
 _READ = ["datasets:load_split", "datasets:load_schema"]
 _SYNTH = ["synthesize", *_READ, "jobs/synthesize:synthesize_job", "schema", "generators/base", "{generator}"]
+_SYNTH.append("accounting")  # the DP claim's check, written into metrics.json beside the claim
 FAMILIES: dict[str, list[str]] = {
     "fetch_data": ["jobs/data:fetch_job", "datasets:fetch"],
     "prepare_data": ["jobs/data:prepare_job", "datasets:prepare", "utility:check_target", "schema"],
@@ -57,6 +58,7 @@ FAMILIES: dict[str, list[str]] = {
         "schema",
         "generators/base",
         "{generator}",
+        "accounting",
     ],
     "mostlyai_comparison": [
         "jobs/mostlyai:comparison_job",
@@ -109,6 +111,7 @@ FAMILIES: dict[str, list[str]] = {
         "schema",
         "generators/base",
         "{generator}",
+        "accounting",
     ],
     "audit_one_run_attack": [
         "jobs/audit_one_run:attack_job",

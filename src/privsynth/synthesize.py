@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from . import generators
+from . import accounting, generators
 from .datasets import load_schema, load_split
 from .errors import GeneratorError
 from .io import write_json, write_parquet
@@ -73,10 +73,12 @@ def synthesize(
         "runtime_seconds": round(fit_s + sample_s, 3),
         "epsilon": None,
         "delta": None,
+        "epsilon_trained": None,
     }
     # Where the job ran: lets users (and the SLURM test) see which GPU a job was given.
     metrics["cuda_visible_devices"] = os.environ.get("CUDA_VISIBLE_DEVICES")
     metrics.update(gen.metrics())
+    accounting.annotate(metrics)  # the claim checked from its trace; MISMATCH is logged loudly
     write_parquet(syn, out_synthetic)
     write_json(metrics, out_metrics)
     log.info("wrote %d rows to %s", len(syn), out_synthetic)

@@ -26,6 +26,7 @@ from markupsafe import Markup
 from ..audit import one_run_report
 from ..display import environment, fmt
 from ..io import write_text
+from . import dp_check
 from .artefacts import Artefacts, Key, Link
 from .plots import PLOT_NAMES, inline_svg
 from .tables import METRICS, aggregate, cost_metrics, normalise
@@ -162,6 +163,7 @@ def render(
                 "one_run_plot": _svg(own.get("one_run_audit")) if section else None,
                 "one_run_section": section,
                 "comparison": _csv_table(comparison) if comparison is not None else None,
+                "dp_check": dp_check.rows(df, ds),
             }
         )
     bad = df[df["contradiction"]]
