@@ -170,6 +170,17 @@ def test_great_rule_samples_valid_rows_dp_and_fails_within_budget(
     assert dp["epsilon"] == pytest.approx(acc.get_epsilon(dp["delta"]), rel=1e-3)
     assert 7.8 < dp["epsilon"] <= 8.0 + 0.01  # noise calibrated to the target
     assert dp["dp_steps"] == round(3 / (16 / ntrain))
+    # Its training trace, checked from outside (privsynth.accounting, docs/accounting.md).
+    t = dp["dp_trace"]
+    assert (t["rows_sampled_from"], t["validation_rows"], t["steps"], t["sampling"]) == (
+        ntrain,
+        0,
+        dp["dp_steps"],
+        "poisson",
+    )
+    assert t["sample_rate"] == pytest.approx(16 / ntrain) and dp["epsilon_trained"] == dp["epsilon"]
+    assert dp["dp_epsilon_rdp"] == pytest.approx(dp["epsilon"], rel=1e-3)
+    assert dp["dp_check"] == "tighter available" and dp["dp_epsilon_prv"] < dp["epsilon"]
 
     for setting, why in (("attempts", "attempt limit"), ("budget", "time budget")):
         assert not (res / setting / "synthetic.parquet").exists()

@@ -259,6 +259,13 @@ def test_mostlyai_grid_through_snakemake(tmp_path: Path, census_path: Path) -> N
     assert plain["epsilon"] is None and plain["delta"] is None and plain["differential_privacy"] is False
     assert dp["epsilon"] is not None and math.isfinite(dp["epsilon"]) and dp["epsilon"] > 0
     assert dp["delta"] == pytest.approx(1e-5)
+    # The engine's DP-SGD trace and the claim's independent check (docs/accounting.md).
+    t = dp["dp_trace"]
+    assert t["rows_used"] == len(train) and 0.15 < t["validation_rows"] / t["rows_used"] < 0.25
+    assert t["rows_sampled_from"] + t["validation_rows"] == len(train) and t["sampling"] == "poisson"
+    assert t["accountant"] == "rdp" and t["parts"]["value_protection"] == pytest.approx(1.0)
+    assert dp["dp_epsilon_rdp"] == pytest.approx(dp["epsilon"], abs=0.006)
+    assert dp["dp_check"] in ("agrees", "tighter available") and dp["epsilon_trained"] >= dp["epsilon"]
 
     plain_log = (logs / "plain.log").read_text()
     assert "WARNING" in plain_log and "no CUDA device is usable" in plain_log
@@ -284,6 +291,7 @@ def test_mostlyai_grid_through_snakemake(tmp_path: Path, census_path: Path) -> N
     summary = pd.read_csv(tmp_path / "results" / "summary.csv")
     row = summary.set_index("setting").loc["dp"]
     assert row["epsilon"] == pytest.approx(dp["epsilon"]) and row["stop_reason"] == dp["stop_reason"]
+    assert row["dp_check"] == dp["dp_check"] and "dp_trace" not in summary.columns
     assert "accuracy" in summary.columns and "epochs" in summary.columns
 
 

@@ -43,6 +43,7 @@ _READ = ["datasets:load_split", "datasets:load_schema"]
 _SYNTH = [
     "synthesize",
     "contract",
+    "accounting",  # the DP claim's check, written into metrics.json beside the claim
     *_READ,
     "jobs/synthesize:synthesize_job",
     "schema",
@@ -67,6 +68,7 @@ FAMILIES: dict[str, list[str]] = {
         "schema",
         "generators/base",
         "{generator}",
+        "accounting",
     ],
     "mostlyai_comparison": [
         "jobs/mostlyai:comparison_job",
@@ -121,6 +123,7 @@ FAMILIES: dict[str, list[str]] = {
         "schema",
         "generators/base",
         "{generator}",
+        "accounting",
     ],
     "audit_one_run_attack": [
         "jobs/audit_one_run:attack_job",

@@ -29,6 +29,9 @@ LEADING = [
     "sample_seconds",
     "epsilon",
     "delta",
+    # the accountant ε after the last epoch trained, and the claim's check (privsynth.accounting)
+    "epsilon_trained",
+    "dp_check",
     # training that stopped before it converged (generators that report it: mostlyai)
     "undertrained",
     "epochs",
@@ -69,7 +72,8 @@ def build(
     """
     rows = []
     for c in cells:
-        row: dict[str, Any] = dict(read_json(c["metrics"]))
+        # Nested parts of metrics.json (dp_trace, dp_recomputed) stay there, not in the CSV.
+        row: dict[str, Any] = {k: v for k, v in read_json(c["metrics"]).items() if not isinstance(v, dict)}
         if c.get("qa"):
             qa = read_json(c["qa"])
             row.update({f"qa_{k}": qa.get(k) for k in QA_KEYS})

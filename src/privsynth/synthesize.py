@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import generators
+from . import accounting, generators
 from .contract import check_control, merge_metrics
 from .datasets import load_schema, load_split
 from .errors import GeneratorError
@@ -79,6 +79,7 @@ def synthesize(
         "runtime_seconds": round(fit_s + sample_s, 3),
         "epsilon": None,
         "delta": None,
+        "epsilon_trained": None,
     }
     # Where the job ran: lets users (and the SLURM test) see which GPU a job was given.
     metrics["cuda_visible_devices"] = os.environ.get("CUDA_VISIBLE_DEVICES")
@@ -90,6 +91,7 @@ def synthesize(
     if kind:
         where = f"datasets.{job['dataset']}.generators.{name}.{metrics['base_setting']}"
         metrics.update(check_control(kind, syn, train, schema.names, name, where, train_path, settings.get("path")))
+    accounting.annotate(metrics)  # the claim checked from its trace; MISMATCH is logged loudly
     write_parquet(syn, out_synthetic)
     write_json(metrics, out_metrics)
     log.info("wrote %d rows to %s", len(syn), out_synthetic)

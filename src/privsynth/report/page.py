@@ -26,7 +26,7 @@ from markupsafe import Markup
 from ..audit import nobox_report, one_run_report
 from ..display import environment, fmt
 from ..io import write_text
-from . import headline
+from . import dp_check, headline
 from .artefacts import Artefacts, Key, Link
 from .plots import PLOT_NAMES, SHADOW_PLOTS, inline_svg
 from .tables import METRICS, aggregate, cost_metrics, normalise
@@ -170,6 +170,7 @@ def render(
                 "one_run_section": section,
                 "nobox_section": nobox_report.html_section(df, ds),
                 "comparison": _csv_table(comparison) if comparison is not None else None,
+                "dp_check": dp_check.rows(df, ds),
             }
         )
     bad = df[df["contradiction"]]

@@ -16,6 +16,7 @@ from ...schema import Schema, coerce_frame
 from ..base import Generator, pick_device
 from .engine import POLL_SECONDS, TABLE, column_encodings, last_error, model_configuration, reopen_file_handlers, tail
 from .progress import describe_message, finite, summarize_training
+from .trace import read_trace
 
 log = logging.getLogger("privsynth.mostlyai")
 # One INFO line per HTTP poll of the local server would drown the progress lines.
@@ -93,6 +94,8 @@ class MostlyAIGenerator(Generator):
         self.wall_fit_seconds = time.perf_counter() - t0
         self.messages = messages
         self.training = summarize_training(messages, settings, self.step_seconds.get("TRAIN_MODEL"))
+        # Read before the workspace goes: what the engine's DP-SGD loop used (docs/accounting.md).
+        self.dp_trace = read_trace(self.local_dir / "generators" / g.id, messages, settings, len(train))
         g.reload()
         self.accuracy = finite(g.accuracy)
         log.info(
@@ -206,6 +209,7 @@ class MostlyAIGenerator(Generator):
             out["noise_multiplier"] = dp["noise_multiplier"]
             out["max_grad_norm"] = dp["max_grad_norm"]
             out["max_epsilon"] = dp["max_epsilon"]
+            out["dp_trace"] = getattr(self, "dp_trace", None)
         return out
 
 

@@ -113,6 +113,8 @@ def summarize_training(
         "training_seconds_total": round(float(last.get("total_time") or 0), 3),
         "epsilon": finite(last_ckpt.get("dp_eps")) if dp is not None else None,
         "delta": finite(last_ckpt.get("dp_delta")) if dp is not None else None,
+        # Accountant ε after the last epoch trained: the checkpoint was chosen after it (issue 21).
+        "epsilon_trained": finite(last.get("dp_eps")) if dp is not None else None,
         "val_loss": finite(last_ckpt.get("val_loss")),
         "stop_reason": reason,
         "stopped_early": reason in ("converged", "max_epsilon", "time"),
