@@ -49,6 +49,7 @@ FAMILIES: dict[str, list[str]] = {
     "synthesize_great": _SYNTH,
     "synthesize_openai": _SYNTH,
     "synthesize_plugin": _SYNTH,
+    "synthesize_mst": _SYNTH,
     "synthesize_mostlyai": [
         "jobs/mostlyai:synthesize_job",
         "jobs/synthesize:synthesize_cell",
