@@ -35,6 +35,7 @@ def cdp_delta(rho: float, eps: float) -> float:
         raise ValueError(f"cdp_delta: rho and eps must be >= 0 (got {rho}, {eps})")
     if rho == 0:
         return 0.0
+
     # The exponent is convex in alpha; its derivative (2a - 1) rho - eps + log(1 - 1/a)
     # increases, so its root (the best alpha) is found by bracketing.
     def slope(a: float) -> float:

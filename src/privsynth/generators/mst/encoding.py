@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ...errors import ConfigError
+from ...errors import ConfigError, DataError
 from ...schema import FINITE_TYPES, Schema
 
 
@@ -95,7 +95,8 @@ def encode(df: pd.DataFrame, cols: list[Column]) -> dict[str, np.ndarray]:
         null = s.isna().to_numpy()
         if col.kind == "finite":
             index = {v: i for i, v in enumerate(col.categories or [])}
-            codes = np.array([index.get(_category_str(v), -1) if not n else 0 for v, n in zip(s, null)], dtype=np.int64)
+            mapped = s.map(lambda v, index=index: index.get(_category_str(v), -1) if not pd.isna(v) else 0)
+            codes = mapped.to_numpy(dtype=np.int64)
         else:
             v = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
             v = np.clip(np.nan_to_num(v, nan=col.lo), col.lo, col.hi)
@@ -106,8 +107,8 @@ def encode(df: pd.DataFrame, cols: list[Column]) -> dict[str, np.ndarray]:
                 codes = np.clip(np.searchsorted(col.edges, v, side="left"), 1, len(col.edges) - 1)
                 codes = np.where(v <= col.lo, 0, codes).astype(np.int64)
         if (codes < 0).any():
-            bad = sorted({_category_str(v) for v, c in zip(s, codes) if c < 0})[:5]
-            raise ConfigError(f"mst: column {col.name!r} has values not in the schema's categories: {bad}")
+            bad = sorted({_category_str(v) for v, c in zip(s, codes, strict=True) if c < 0})[:5]
+            raise DataError(f"mst: column {col.name!r} has values not in the schema's categories: {bad}")
         if col.nullable:
             codes = np.where(null, col.missing_code, codes)
         out[col.name] = codes

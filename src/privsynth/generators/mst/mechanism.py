@@ -38,8 +38,9 @@ def _configure_jax(threads: int) -> None:
     if "jax" not in sys.modules:
         os.environ.setdefault("JAX_PLATFORMS", "cpu")
         os.environ.setdefault(
-            "XLA_FLAGS", f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'} "
-            f"intra_op_parallelism_threads={max(threads, 1)}"
+            "XLA_FLAGS",
+            f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'} "
+            f"intra_op_parallelism_threads={max(threads, 1)}",
         )
     import jax
 
@@ -151,7 +152,9 @@ def fit(
     data = Dataset({a: codes[a] for a in attrs}, domain).compress(mapping)
     ccodes = {a: np.asarray(data.data[a], dtype=np.int64) for a in attrs}
     csizes = dict(data.domain.config)
-    one_way_c = [m.compress({m.clique[0]: mapping[m.clique[0]]}, domain) if m.clique[0] in mapping else m for m in one_way]
+    one_way_c = [
+        m.compress({m.clique[0]: mapping[m.clique[0]]}, domain) if m.clique[0] in mapping else m for m in one_way
+    ]
 
     # The total (a noisy count) from the identity measurements, before compression re-weights them.
     total = minimum_variance_unbiased_total(one_way)
