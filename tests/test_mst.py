@@ -156,3 +156,27 @@ def test_output_is_schema_valid_on_the_real_datasets(dataset, request):
     m = g.metrics()
     assert m["epsilon"] == 1.0 and m["delta"] == 1e-5 and m["rho"] == pytest.approx(0.03055659519763956)
     assert len(m["mst_tree"].split("; ")) == len(schema) - 1
+
+
+def test_default_config_runs_mst_at_eps_1_and_5_with_a_separate_one_run_audit_fit():
+    from pathlib import Path
+
+    import yaml
+    from snakemake.utils import validate
+
+    from privsynth.audit.one_run_plan import OneRunPlan
+    from privsynth.config import Grid
+
+    repo = Path(__file__).resolve().parents[1]
+    cfg = yaml.safe_load((repo / "config" / "config.yaml").read_text())
+    validate(cfg, str(repo / "config" / "schema.yaml"))
+    grid = Grid(cfg, validate)
+    plan = OneRunPlan(cfg, grid)
+    for ds in ("census", "wdbc"):
+        cells = {c.setting: c for c in grid.of(generator="mst", dataset=ds)}
+        assert sorted(cells) == ["eps1", "eps5"]
+        for name, eps in (("eps1", 1.0), ("eps5", 5.0)):
+            s = cells[name].settings
+            assert (s["epsilon"], s["delta"]) == (eps, 1e-5)
+            assert s["sample_size"]  # a fixed public count, not the training row count
+            assert plan.is_audited(ds, "mst", name) and not plan.release_is_audit(ds, "mst", name)
