@@ -59,6 +59,7 @@ FAMILIES: dict[str, list[str]] = {
     "synthesize_openai": _SYNTH,
     "synthesize_plugin": _SYNTH,
     "synthesize_external": _SYNTH,
+    "synthesize_mst": _SYNTH,
     "synthesize_mostlyai": [
         "jobs/mostlyai:synthesize_job",
         "jobs/synthesize:synthesize_cell",

@@ -1,0 +1,24 @@
+# MST (docs/mst.md): the DP marginal-based reference generator on Private-PGM
+# (mbi, jax on the CPU). Seconds to a minute per cell; not a GPU rule.
+
+
+rule synthesize_mst:
+    input:
+        train=synth_train,
+        schema=rules.prepare_data.output.schema,
+    output:
+        synthetic=paths.SYNTHETIC,
+        metrics=paths.METRICS,
+    log:
+        paths.log("synthesize", paths.PER_CELL),
+    benchmark:
+        paths.benchmark("synthesize", paths.PER_CELL)
+    wildcard_constraints:
+        generator="mst",
+    conda:
+        "../../../envs/mst.yaml"
+    threads: config["threads"]
+    params:
+        job=synth_job,
+    script:
+        "../../scripts/synthesize.py"
