@@ -58,6 +58,7 @@ def test_one_exploding_cell_keeps_every_other_result(tmp_path, plugins):
     # The failed cell is retried, and only it (and what reads it).
     assert _planned(run_snakemake(tmp_path, cfg, "-n")) == {
         "synthesize_plugin": 1,
+        "fidelity_pairs": 1,
         "utility": 1,
         "summary": 1,
         "report_plots": 1,
@@ -201,6 +202,7 @@ def test_sigint_to_snakemake_keeps_the_jobs_that_finish(tmp_path, plugins):
     assert not list((tmp_path / ".snakemake/incomplete").glob("*"))
     # Only what had not started yet is planned.
     assert _planned(run_snakemake(tmp_path, cfg, "-n")) == {
+        "fidelity_pairs": 1,
         "utility": 1,
         "summary": 1,
         "report_plots": 1,

@@ -104,7 +104,15 @@ def test_one_change_in_reordered_config_plans_only_its_jobs(done_run):
     repo, work = done_run
     cfg = _wdbc_config()
     cfg["datasets"]["wdbc"]["generators"]["marginals"]["default"] = {"sample_size": 100}
-    expected = {"synthesize_baseline": 1, "utility": 1, "summary": 1, "report_plots": 1, "report": 1, "all": 1}
+    expected = {
+        "synthesize_baseline": 1,
+        "fidelity_pairs": 1,
+        "utility": 1,
+        "summary": 1,
+        "report_plots": 1,
+        "report": 1,
+        "all": 1,
+    }
     assert _planned(_run(repo, work, cfg, "-n")) == expected
     assert _planned(_run(repo, work, _reversed(cfg), "-n")) == expected
 
