@@ -200,6 +200,7 @@ def test_grid_on_slurm(slurm_cluster, tmp_path: Path):
     rerun_s = time.monotonic() - t1
     subs2 = _submissions(proc.stderr)
     assert sorted((s["name"], s["wildcards"]) for s in subs2) == [
+        ("fidelity_pairs", "wdbc_marginals_default"),
         ("report", ""),
         ("report_plots", "wdbc"),
         ("summary", ""),
