@@ -29,10 +29,11 @@ def _toy(n: int = 400, seed: int = 0) -> pd.DataFrame:
     return df
 
 
-def _sets_of(df: pd.DataFrame, rows: list[np.ndarray], m: int, seed: int = 0) -> SyntheticSets:
-    """What ``copy`` releases, cut to m rows: the last m rows of each set (its targets come last)."""
+def _sets_of(df: pd.DataFrame, rows: list[np.ndarray], m: int, targets: np.ndarray) -> SyntheticSets:
+    """What ``copy`` releases, cut to m rows: each set's targets and its last other rows (sets are shuffled)."""
     enc = Encoder(infer_schema(df))
-    frame = pd.concat([df.loc[np.asarray(r)[-m:]] for r in rows], ignore_index=True)
+    cut = [np.r_[r[~np.isin(r, targets)], r[np.isin(r, targets)]][-m:] for r in map(np.asarray, rows)]
+    frame = pd.concat([df.loc[c] for c in cut], ignore_index=True)
     e = enc.encode(frame)
     S = len(rows)
     return SyntheticSets(e.num.reshape(S, m, -1), e.cat.reshape(S, m, -1), enc, e.raw.reshape(S, m, -1), frame)
@@ -141,7 +142,8 @@ def test_every_statement_is_counted_and_auc_interval_never_collapses() -> None:
     df = _toy()
     p = AuditProtocol.from_config({"n": 40, "n_shadow": 10, "n_eval": 10})
     mia = TargetedMIA.sample(df, infer_schema(df), p)
-    sets = _sets_of(df, list(mia.sets["rows"]), 30)
+    targets = np.array([int(c[3:]) for c in mia.sets.columns if c.startswith("in_")])
+    sets = _sets_of(df, list(mia.sets["rows"]), 30, targets)
     attacks = make_attacks(["closest_distance", "exact_match"], {}, "t")
     res = report.run_attacks(
         mia, mia.knowledge(df, infer_schema(df), 40, 40), sets, attacks, mia.sets["set_id"].to_numpy(), 0.95
