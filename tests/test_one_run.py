@@ -194,10 +194,10 @@ def test_positive_control_copy_census_1000_canaries(census):
     assert r["tpr_at_low_fpr"]["value"] == 1.0
 
 
-def test_negative_control_holdout_over_20_audit_seeds(census):
+def test_negative_control_holdout_over_8_audit_seeds(census):
     hold = str(census / "holdout.parquet")
     bad = []
-    for seed in range(20):
+    for seed in range(8):  # 20 seeds: benchmarks/one_run_known_eps.py (docs/audit.md)
         r = _audit(
             census,
             "holdout",
