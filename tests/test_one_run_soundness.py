@@ -203,3 +203,18 @@ def test_verdict_wording_and_flags():
     assert v["flags"] == [] and "0.000" not in v["verdict"]
     claimed, src = one_run_verdict.claimed_epsilon({"epsilon": 1.0, "epsilon_trained": 1.3})
     assert claimed == 1.3 and "last epoch trained" in src
+
+
+def test_release_mode_keeps_most_rows_base_rows(tmp_path):
+    from privsynth.audit import canary
+
+    train = _frame()
+    can = _canaries(train, 600, 4)
+    train.to_parquet(tmp_path / "t.parquet")
+    can.to_parquet(tmp_path / "c.parquet")
+    paths = [str(tmp_path / f) for f in ("t.parquet", "c.parquet", "at.parquet", "at.json")]
+    key = {"dataset": "d", "generator": "mostlyai", "setting": "s", "seed": 0, "where": "w", "cap": 1000}
+    with pytest.raises(ConfigError, match=r"w.m: 600 canaries are more than half of the release's 1000-row"):
+        canary.audit_train(*paths, {**key, "audit_run": "release"})
+    info = canary.audit_train(*paths, {**key, "audit_run": "separate fit"})  # m up to the cap in a separate fit
+    assert info["base_rows"] == 400 and info["trained_fraction"] == 1.0
