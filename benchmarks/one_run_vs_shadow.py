@@ -2,7 +2,9 @@
 
 Runs both audits through their job functions (no Snakemake) on census for copy,
 marginals and one capped mostlyai setting (and, with --known-eps, the rr_canary
-mechanism of known epsilon at several m), and prints a markdown table.
+mechanism of known epsilon at several m), and prints a markdown table.  The
+known-epsilon soundness / tightness loops over many seeds are
+benchmarks/one_run_known_eps.py.
 
     python benchmarks/one_run_vs_shadow.py --census ../shared/data/census.csv.gz --out /tmp/bench
 
@@ -61,7 +63,7 @@ def one_run(d: Path, gen: str, setting: str, settings: dict, cfg: dict, cap: int
         str(c / "canaries.parquet"),
         str(c / "train.parquet"),
         str(c / "train.json"),
-        {**key, "cap": cap, "seed": p.seed},
+        {**key, "cap": cap, "seed": p.seed, "audit_run": "separate fit"},
     )
     settings = {k: (str(c / "canaries.parquet") if v == "<canaries>" else v) for k, v in settings.items()}
     t1 = time.perf_counter()
@@ -95,10 +97,17 @@ def one_run(d: Path, gen: str, setting: str, settings: dict, cfg: dict, cap: int
         "m": p.m,
         "eps_lb": r["epsilon_lb"],
         "ceiling": r["ceiling"],
+        "delta": r["protocol"]["delta"],
+        "tests": r["protocol"]["tests"],
+        "verdict": r["verdict"],
+        "gdp_mu_lb": r["gdp"]["mu_lb"],
+        "gdp_epsilon": r["gdp"]["epsilon_at_delta"],
+        "trained_fraction": r["placement"]["trained_fraction"],
         "correct": f"{r['correct']}/{r['guesses']}",
         "auc": r["auc"]["value"],
         "auc_ci": [r["auc"]["ci_low"], r["auc"]["ci_high"]],
         "fit_epsilon": r["audit_fit"]["epsilon_accountant"],
+        "fit_epsilon_trained": r["audit_fit"]["epsilon_trained"],
         "fits": 1,
         "fit_seconds": round(fit_s, 1),
         "wall_seconds": round(time.perf_counter() - t0, 1),

@@ -138,7 +138,7 @@ def test_headline_lists_every_cell_with_its_audit_and_bracket(page: tuple[Path, 
         assert [r["cells"][0]["text"] for r in rows] == [str(i) for i in range(1, len(rows) + 1)]
     census = {r["cells"][1]["text"]: [c["text"] for c in r["cells"]] for r in p.tables["headline-census"]}
     # one-run is the primary audit (it ran for every cell); the shadow column beside it
-    assert census["mostlyai / dp_noise1.5"][3].startswith("0.00 [4.70] · one-run")
+    assert census["mostlyai / dp_noise1.5"][3].startswith("0 (no leak detected) [4.70] · one-run")
     assert census["copy / default"][4] == "1.50" and census["mostlyai / no_dp"][4] == "n/a"
     assert census["mostlyai / dp_noise1.5"][2] == "1.64" and census["copy / default"][2] == "no DP"
     # the bracket: the DP cells at the floor are flagged with the reason and their audit labelled uninformative

@@ -114,7 +114,12 @@ FAMILIES: dict[str, list[str]] = {
         "audit/encoding",
         "schema",
     ],
-    "audit_one_run_train": ["jobs/audit_one_run:train_job", "audit/canary:audit_train", "audit/one_run"],
+    "audit_one_run_train": [
+        "jobs/audit_one_run:train_job",
+        "audit/canary:audit_train",
+        "audit/one_run",
+        "audit/one_run_layout",
+    ],
     "audit_one_run_fit": [
         "jobs/audit_one_run:fit_job",
         "jobs/synthesize:synthesize_cell",
@@ -130,6 +135,10 @@ FAMILIES: dict[str, list[str]] = {
         "jobs/audit_one_run:attack_job",
         "audit/canary:attack",
         "audit/one_run",
+        "audit/one_run_attacks",
+        "audit/one_run_layout",
+        "audit/one_run_verdict",
+        "audit/fdp",
         "audit/bounds",
         "audit/stats:auc",
         "audit/encoding",
@@ -143,7 +152,7 @@ FAMILIES: dict[str, list[str]] = {
         "audit/nobox",
         "audit/bounds",
         "audit/stats:auc",
-        "audit/one_run",
+        "audit/one_run_attacks",
         "audit/encoding",
         "audit/threat_model:row_hashes",
         "generators/external:read_rows",
@@ -153,8 +162,15 @@ FAMILIES: dict[str, list[str]] = {
     ],
     "audit_nobox_skipped": ["jobs/nobox:skipped_job", "audit/nobox:skipped_summary"],
     "summary": ["jobs/summary:summary_job", "summary", "bracket"],
-    "report_plots": ["jobs/report:plots_job", "report", "display", "audit/one_run_report"],
-    "report": ["jobs/report:report_job", "report", "display", "audit/one_run_report", "audit/nobox_report"],
+    "report_plots": ["jobs/report:plots_job", "report", "display", "audit/one_run_report", "audit/one_run_verdict"],
+    "report": [
+        "jobs/report:report_job",
+        "report",
+        "display",
+        "audit/one_run_report",
+        "audit/one_run_verdict",
+        "audit/nobox_report",
+    ],
 }
 
 

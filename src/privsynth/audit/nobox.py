@@ -12,7 +12,7 @@ would make them look like leaks of the holdout):
 * **DCR share**: the share of synthetic rows closer to a member than to any non-member,
   re-weighted to equal set sizes (0.5 = no preference; ties count one half);
 * **membership AUC**: the closest-distance and exact-match attacks of the audit
-  (``one_run.attack_scores``) scoring members against non-members.
+  (``one_run_attacks.attack_scores``) scoring members against non-members.
 
 Every interval holds jointly at ``confidence`` (Bonferroni over all of them).
 Distances: privsynth's encoding (numeric columns scaled by the schema's bounds, L1,
@@ -33,7 +33,7 @@ from ..generators.external import read_rows
 from ..io import read_json, write_json
 from ..schema import Schema, restore_dtypes
 from . import bounds
-from .one_run import attack_scores
+from .one_run_attacks import attack_scores
 from .threat_model import row_hashes
 
 KEY = ("dataset", "generator", "setting")

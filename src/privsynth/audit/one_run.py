@@ -3,25 +3,27 @@
 Design, per dataset: ``m`` canaries are drawn from the training split (seeded;
 optionally the most outlying records and listed ids), each with a fair coin.
 Per audited cell the generator, with the cell's exact settings, is trained once
-on the *audit training set*: the training split without the canaries whose coin
-says "out" (for generators that subsample their training rows, base rows are
-drawn first and the included canaries added, so every included canary is really
-trained on).  Attacks score every canary from that one synthetic output; the
-auditor guesses "in" for the top k+ scores and "out" for the bottom k-, abstaining
-on the rest, and ``bounds.epsilon_lb`` turns the number of correct guesses into a
-lower bound on ε for (ε, δ)-DP under add/remove of one canary.
+on the *audit training set* (``one_run_layout``): base rows drawn once, before and
+independently of the coins, plus the included canaries, so flipping one coin adds
+or removes exactly one row.  Attacks (``one_run_attacks``) score every canary from
+that one synthetic output; the auditor guesses "in" for the top k+ scores and "out"
+for the bottom k-, abstaining on the rest, and ``bounds.epsilon_lb`` turns the
+number of correct guesses into a lower bound on ε for (ε, δ)-DP under add/remove
+of one canary; ``fdp.mu_lb`` gives the Gaussian-DP bound beside it.
 
 The coins are used only to count correct guesses: attack choice and guess counts
-are fixed in advance, and the bound is Bonferroni-corrected over every
-(attack, guess design) pair tried.  The headline AUC comes from the attack chosen
-on one half of the canaries and is evaluated on the other half.
+are fixed in advance (few pre-registered tests: one design per attack by default),
+and the bound is Bonferroni-corrected over every (attack, guess design) pair tried.
+The headline AUC comes from the attack chosen on one half of the canaries and is
+evaluated on the other half; every interval of a cell (1 + 2 per attack) is in one
+Bonferroni family.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,8 +33,8 @@ import pandas as pd
 from ..defaults import properties_of, with_defaults
 from ..errors import ConfigError
 from ..schema import Schema
-from . import bounds
-from .encoding import Encoder
+from . import bounds, fdp
+from .one_run_attacks import attack_scores
 from .threat_model import outlier_scores, row_hashes
 
 NEIGHBOURING = "add/remove one canary record (the relation DP-SGD accountants such as Opacus and MOSTLY AI certify)"
@@ -42,7 +44,6 @@ SIDES = ("both", "in")
 SCHEMA_NODE = "definitions/one_run_audit"
 # Generator setting that caps the rows a generator trains on (it subsamples above it).
 SUBSAMPLE_KEYS = {"mostlyai": "max_sample_size"}
-BANDWIDTH_CANARIES = 200
 
 
 @dataclass(frozen=True)
@@ -191,121 +192,6 @@ def draw_canaries(train: pd.DataFrame, schema: Schema, job: Mapping[str, Any]) -
     )
 
 
-def audit_training_set(
-    train: pd.DataFrame, canaries: pd.DataFrame, cap: int | None, seed: int, where: str
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Training split minus the excluded canaries; below a subsampling cap, base rows + included canaries."""
-    inc = canaries.loc[canaries["included"] == 1, "row_id"].to_numpy()
-    is_canary = train.index.isin(canaries["row_id"].to_numpy())
-    base = train.index[~is_canary].to_numpy()
-    info: dict[str, Any] = {"included_canaries": int(len(inc)), "cap": cap}
-    if cap is not None and len(base) + len(inc) > cap:
-        if cap <= len(inc):
-            raise ConfigError(
-                f"{where}.m: {len(inc)} included canaries do not fit in the generator's training cap of {cap} rows; "
-                "lower m or raise the cap"
-            )
-        rng = np.random.default_rng([seed, 2])
-        base = rng.choice(base, cap - len(inc), replace=False)
-        info["subsampled_base_rows"] = True
-    keep = np.sort(np.concatenate([base, inc]))
-    out = train.loc[keep]
-    info["rows"] = int(len(out))
-    return out, info
-
-
-# --- attacks: one score per canary, higher = "in" ---------------------------------
-
-
-@dataclass
-class _Coded:
-    num: np.ndarray  # scaled numerics (float32; -1 = missing)
-    cat: np.ndarray  # categorical codes
-    raw: np.ndarray  # exact-value codes of every column (int64; equal value <=> equal code)
-
-
-def _encode_pair(enc: Encoder, schema: Schema, frames: Sequence[pd.DataFrame]) -> list[_Coded]:
-    """Encode frames consistently; ``raw`` codes are shared across frames for exact-value matching."""
-    parts = [enc.encode(f) for f in frames]
-    sizes = [len(f) for f in frames]
-    both = pd.concat([f[schema.names] for f in frames], ignore_index=True)
-    raw = np.empty((len(both), len(schema.names)), dtype=np.int64)
-    for j, name in enumerate(schema.names):
-        raw[:, j] = pd.factorize(both[name].astype("string").fillna("\x00<NA>"))[0]
-    splits = np.cumsum(sizes)[:-1]
-    return [_Coded(p.num, p.cat, r) for p, r in zip(parts, np.split(raw, splits), strict=True)]
-
-
-def _scan(canary: _Coded, syn: _Coded, chunk: int, bandwidth: float | None) -> dict[str, np.ndarray]:
-    """Per canary: min mixed distance, max exact-value matches, log mean Laplace kernel.
-
-    Column by column over blocks of canaries, so memory stays ~``chunk`` pairs x 8 bytes.
-    """
-    n, n_syn = len(canary.num), len(syn.num)
-    dmin = np.full(n, np.inf)
-    matches = np.zeros(n, dtype=np.int64)
-    lse = np.full(n, -np.inf)
-    step = max(1, chunk // max(n_syn, 1))
-    for lo in range(0, n, step):
-        hi = min(n, lo + step)
-        d = np.zeros((hi - lo, n_syn))
-        for j in range(canary.num.shape[1]):
-            d += np.abs(canary.num[lo:hi, j, None] - syn.num[None, :, j])
-        for j in range(canary.cat.shape[1]):
-            d += canary.cat[lo:hi, j, None] != syn.cat[None, :, j]
-        eq = np.zeros((hi - lo, n_syn), dtype=np.int16)
-        for j in range(canary.raw.shape[1]):
-            eq += canary.raw[lo:hi, j, None] == syn.raw[None, :, j]
-        dmin[lo:hi] = d.min(1)
-        matches[lo:hi] = eq.max(1)
-        if bandwidth is not None:
-            x = d / -bandwidth
-            mx = x.max(1)
-            lse[lo:hi] = mx + np.log(np.exp(x - mx[:, None]).sum(1)) - math.log(n_syn)
-    return {"dmin": dmin, "matches": matches, "log_kde": lse}
-
-
-def attack_scores(
-    canaries: pd.DataFrame,
-    synthetic: pd.DataFrame,
-    reference: pd.DataFrame,
-    schema: Schema,
-    attacks: Sequence[str],
-    chunk: int = 2_000_000,
-) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Scores per attack (higher = more likely included), from the synthetic output alone.
-
-    * ``closest_distance``: minus the distance to the nearest synthetic record (numeric
-      columns scaled to [0, 1] by the schema, L1; 1 per categorical mismatch);
-    * ``exact_match``: number of columns whose value in the best-matching synthetic
-      record equals the canary's exactly (catches generators that reuse training values);
-    * ``density``: log of a Laplace-kernel density of the synthetic data at the canary
-      minus that of the reference population (the holdout split, which holds no canary).
-    """
-    enc = Encoder(schema)
-    c, s, r = _encode_pair(enc, schema, [canaries, synthetic, reference])
-    ref_scan, bandwidth = None, None
-    if "density" in attacks:
-        # Bandwidth: median distance from a canary to its nearest reference record, on an
-        # evenly spaced subset of about BANDWIDTH_CANARIES canaries (no coin is used).
-        sl = slice(None, None, max(1, len(c.num) // BANDWIDTH_CANARIES))
-        head = _Coded(c.num[sl], c.cat[sl], c.raw[sl])
-        bandwidth = max(float(np.median(_scan(head, r, chunk, None)["dmin"])), 0.05)
-        ref_scan = _scan(c, r, chunk, bandwidth)
-    syn_scan = _scan(c, s, chunk, bandwidth)
-    out: dict[str, np.ndarray] = {}
-    for a in attacks:
-        if a == "closest_distance":
-            out[a] = -syn_scan["dmin"]
-        elif a == "exact_match":
-            out[a] = syn_scan["matches"].astype(float)
-        elif a == "density":
-            assert ref_scan is not None
-            out[a] = syn_scan["log_kde"] - ref_scan["log_kde"]
-    info = {"synthetic_rows": len(synthetic), "reference_rows": len(reference), "density_bandwidth": bandwidth}
-    return out, info
-
-
 # --- evaluation -----------------------------------------------------------------------
 
 
@@ -319,14 +205,23 @@ def guesses(scores: np.ndarray, tiebreak: np.ndarray, k_in: int, k_out: int) -> 
     return g
 
 
+def interval_family(n_attacks: int) -> int:
+    """Intervals reported per cell: the headline AUC, and per attack its AUC and its TPR (1 + 2A)."""
+    return 1 + 2 * n_attacks
+
+
 def evaluate(
     scores: Mapping[str, np.ndarray],
     canaries: pd.DataFrame,
     job: Mapping[str, Any],
     delta: float,
-    select: Callable[[str], bool] | None = None,
+    tests: int | None = None,
 ) -> dict[str, Any]:
-    """Bounds, AUCs and TPRs for every attack; the coins are only read to count correct guesses."""
+    """Bounds, AUCs and TPRs for every attack; the coins are only read to count correct guesses.
+
+    ``tests`` overrides the Bonferroni count (only the soundness tests use it, to show
+    that a wrong count is caught).
+    """
     keys = ("confidence", "guess_fractions", "guess_sides", "low_fpr")
     p = OneRunProtocol.from_config({k: job[k] for k in keys}, job.get("where", "audit.one_run"))
     m = len(canaries)
@@ -334,11 +229,14 @@ def evaluate(
     tb = canaries["tiebreak"].to_numpy()
     half = canaries["half"].to_numpy()
     designs = dataclasses.replace(p, m=m).designs()
-    n_tests = len(designs) * len(scores)
+    n_tests = len(designs) * len(scores) if tests is None else int(tests)
     beta = 1 - p.confidence
-    alpha = beta / n_tests  # Bonferroni over every (attack, design) tried
-    # AUC and TPR intervals: one family (the headline + one per attack), jointly at `confidence`.
-    beta_auc = beta / (1 + len(scores))
+    alpha = beta / n_tests  # Bonferroni over every (attack, design) tried, fixed before the coins are read
+    # Every interval of the cell in one family: the headline AUC + per attack its AUC and its TPR.
+    n_intervals = interval_family(len(scores))
+    beta_int = beta / n_intervals
+    # The ceiling (every guess correct) depends on the design only.
+    ceilings = {d: bounds.epsilon_lb(m, sum(d), sum(d), alpha, delta) for d in designs}
     rows, per_attack = [], {}
     for name, s in scores.items():
         s = np.asarray(s, dtype=float)
@@ -354,23 +252,28 @@ def evaluate(
                     "guesses": r,
                     "correct": correct,
                     "epsilon_lb": bounds.epsilon_lb(m, r, correct, alpha, delta),
-                    "ceiling": bounds.epsilon_lb(m, r, r, alpha, delta),
+                    "ceiling": ceilings[(k_in, k_out)],
+                    "gdp_mu_lb": fdp.mu_lb(m, r, correct, alpha),
                 }
             )
-        a, lo, hi = bounds.auc_interval(y, s, beta_auc)
+        a, lo, hi = bounds.auc_interval(y, s, beta_int)
         per_attack[name] = {
             "auc": a,
             "auc_ci_low": lo,
             "auc_ci_high": hi,
             "auc_half0": bounds.auc(y[half == 0], s[half == 0]),
-            "tpr_at_low_fpr": bounds.tpr_at_fpr(y, s, p.low_fpr, beta_auc),
+            "tpr_at_low_fpr": bounds.tpr_at_fpr(y, s, p.low_fpr, beta_int),
         }
     best = max(rows, key=lambda x: (x["epsilon_lb"], x["correct"]))
     ceiling = max(rows, key=lambda x: x["ceiling"])
+    best_mu = max(rows, key=lambda x: (x["gdp_mu_lb"], x["correct"]))
+    r_top = ceiling["guesses"]
+    mu_ceiling = fdp.mu_lb(m, r_top, r_top, alpha)
     # Headline AUC: attack chosen on half 0, evaluated on half 1 (selection does not see half 1).
     chosen = max(per_attack, key=lambda k: (np.nan_to_num(per_attack[k]["auc_half0"]), -list(scores).index(k)))
     s1 = np.asarray(scores[chosen], dtype=float)[half == 1]
-    a1, lo1, hi1 = bounds.auc_interval(y[half == 1], s1, beta_auc)
+    a1, lo1, hi1 = bounds.auc_interval(y[half == 1], s1, beta_int)
+    eps_gdp = fdp.epsilon_at_delta(best_mu["gdp_mu_lb"], delta)
     return {
         "epsilon_lb": best["epsilon_lb"],
         "epsilon_lb_attack": best["attack"],
@@ -383,7 +286,28 @@ def evaluate(
         "tests": n_tests,
         "per_test_alpha": alpha,
         "delta": delta,
-        "interval_alpha": beta_auc,
+        "interval_alpha": beta_int,
+        "intervals": n_intervals,
+        "gdp": {
+            "mu_lb": best_mu["gdp_mu_lb"],
+            "attack": best_mu["attack"],
+            "guesses": best_mu["guesses"],
+            "correct": best_mu["correct"],
+            "mu_ceiling": mu_ceiling,
+            "epsilon_at_delta": eps_gdp,
+            "epsilon_at_delta_ceiling": fdp.epsilon_at_delta(mu_ceiling, delta),
+            "epsilon_note": (
+                "n/a: delta = 0, a Gaussian mechanism has no finite pure epsilon"
+                if eps_gdp is None
+                else f"epsilon of a mu_lb-Gaussian mechanism at delta {delta:g}: an (epsilon, delta) statement only "
+                "if the mechanism's trade-off curve is Gaussian (DP-SGD nearly; not randomized response)"
+            ),
+            "meaning": (
+                f"with probability >= {p.confidence:g} over the coins, the audit run is not mu_lb-GDP under add/remove "
+                f"of one canary (Mahloujifar, Melis & Chaudhuri 2025), Bonferroni over the same {n_tests} tests; a "
+                "separate statement from epsilon_lb (both jointly at 1 - 2 (1 - confidence))"
+            ),
+        },
         "auc": {
             "attack": chosen,
             "value": a1,
@@ -398,3 +322,6 @@ def evaluate(
         "included": int(y.sum()),
         "excluded": int((~y).sum()),
     }
+
+
+__all__ = ["ATTACK_NAMES", "NEIGHBOURING", "OneRunProtocol", "attack_scores", "draw_canaries", "evaluate", "guesses"]

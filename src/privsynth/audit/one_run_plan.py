@@ -98,6 +98,7 @@ class OneRunPlan:
             "cap": self.cap(dataset, generator, setting),
             "seed": p.seed,
             "where": p.where,
+            "audit_run": "release" if self.release_is_audit(dataset, generator, setting) else "separate fit",
         }
 
     def attack_slice(self, dataset: str, generator: str, setting: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from .. import display
+from . import one_run_verdict
 
 ONE_RUN_NUMERIC = [
     "one_run_epsilon_lb",
@@ -27,6 +28,12 @@ ONE_RUN_NUMERIC = [
     "one_run_tpr_at_low_fpr",
     "one_run_low_fpr",
     "one_run_fit_epsilon",
+    "one_run_fit_epsilon_trained",
+    "one_run_gdp_mu_lb",
+    "one_run_gdp_epsilon",
+    "one_run_trained_fraction",
+    "one_run_tests",
+    "one_run_delta",
     "one_run_m",
     "one_run_confidence",
     "one_run_fits",
@@ -41,12 +48,20 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
     for c in ONE_RUN_NUMERIC:
         df[c] = pd.to_numeric(df[c], errors="coerce") if c in df.columns else np.nan
-    for c in ("one_run_status", "one_run_epsilon_lb_attack", "one_run_auc_attack", "one_run_audit_run"):
+    for c in (
+        "one_run_status",
+        "one_run_epsilon_lb_attack",
+        "one_run_auc_attack",
+        "one_run_audit_run",
+        "one_run_verdict",
+    ):
         if c not in df.columns:
             df[c] = ""
         df[c] = df[c].fillna("").astype(str)
     df["one_run_contradicts_dp"] = df.get("one_run_contradicts_dp", False)
     df["one_run_contradicts_dp"] = df["one_run_contradicts_dp"].map(display.truthy)
+    df["one_run_cannot_refute"] = df.get("one_run_cannot_refute", False)
+    df["one_run_cannot_refute"] = df["one_run_cannot_refute"].map(display.truthy)
     if "positive_control" not in df.columns:
         df["positive_control"] = False
     df["positive_control"] = df["positive_control"].map(display.truthy)
@@ -159,14 +174,17 @@ def html_section(df: pd.DataFrame, dataset: str) -> Markup:
     head = [
         "generator / setting",
         "one-run status",
+        "verdict (add/remove, δ-aware ceiling)",
         "ε LB (one-run)",
         "ceiling",
         "guesses (correct)",
         "attack (ε LB)",
-        "AUC [interval]",
+        "GDP μ LB (ε at δ if Gaussian)",
+        "AUC [interval, asymptotic]",
         "attack (AUC)",
         "TPR@low FPR",
-        "accountant ε (audit fit)",
+        "accountant ε: last epoch trained (checkpoint)",
+        "canaries trained on",
         "audit run",
         "extra fits",
         "ε LB (shadow, worst)",
@@ -176,23 +194,40 @@ def html_section(df: pd.DataFrame, dataset: str) -> Markup:
     for _, r in sub.iterrows():
         cells = [f"{r['generator']}/{r['setting']}", r["one_run_status"] or "not run"]
         if r["one_run_status"] == "done":
+            lb = r["one_run_epsilon_lb"]
+            gdp = num(r["one_run_gdp_mu_lb"])
+            if np.isfinite(r["one_run_gdp_epsilon"]):
+                gdp += f" ({num(r['one_run_gdp_epsilon'])})"
+            trained = r["one_run_fit_epsilon_trained"]
+            eps = num(trained) if np.isfinite(trained) else num(r["one_run_fit_epsilon"])
+            if np.isfinite(trained) and np.isfinite(r["one_run_fit_epsilon"]):
+                eps += f" ({num(r['one_run_fit_epsilon'])})"
+            frac = r["one_run_trained_fraction"]
             cells += [
-                num(r["one_run_epsilon_lb"]) + (" ⚠ above accountant ε" if r["one_run_contradicts_dp"] else ""),
-                num(r["one_run_ceiling"]),
+                r["one_run_verdict"] or "n/a (no verdict recorded)",
+                ("0 (no leak detected)" if lb == 0 else num(lb))
+                + (" ⚠ above accountant ε" if r["one_run_contradicts_dp"] else ""),
+                num(r["one_run_ceiling"]) + (" ⚠ cannot refute the claimed ε" if r["one_run_cannot_refute"] else ""),
                 f"{num(r['one_run_guesses'], 0)} ({num(r['one_run_correct'], 0)})",
                 r["one_run_epsilon_lb_attack"],
+                gdp,
                 f"{num(r['one_run_auc'])} [{num(r['one_run_auc_ci_low'])}, {num(r['one_run_auc_ci_high'])}]",
                 r["one_run_auc_attack"],
                 num(r["one_run_tpr_at_low_fpr"]),
-                num(r["one_run_fit_epsilon"]),
+                eps,
+                f"{frac:.0%}" if np.isfinite(frac) else "n/a",
                 r["one_run_audit_run"],
                 num(r["one_run_fits"], 0),
             ]
         else:
-            cells += ["n/a"] * 10
+            cells += ["n/a"] * 13
         cells += [num(r["audit_epsilon_lb_worst"]), num(r["audit_auc_worst"])]
         rows.append({"contradiction": bool(r["one_run_contradicts_dp"]), "cells": cells})
-    return Markup(display.environment().get_template("one_run.html.j2").render(head=head, rows=rows))
+    return Markup(
+        display.environment()
+        .get_template("one_run.html.j2")
+        .render(head=head, rows=rows, limits=one_run_verdict.LIMITS)
+    )
 
 
 __all__ = ["contradictions", "html_section", "make_plot"]

@@ -280,9 +280,10 @@ class TargetedMIA:
                 side = rng.integers(0, 2, k)  # which set of the pair each target is added to
                 for s in (0, 1):
                     member = side == s
-                    # base rows first, then this set's targets (generators see the rows shuffled or not at all)
-                    r = np.concatenate([base, target_ids[member]])
                     seed = int(np.random.SeedSequence([protocol.seed, 3, set_id]).generate_state(1)[0] >> 1)
+                    # Shuffled with the set's seed: a target's position is random, so a generator that
+                    # splits its rows by position (MOSTLY AI's validation share) cannot always drop it.
+                    r = np.random.default_rng([seed, 4]).permutation(np.concatenate([base, target_ids[member]]))
                     rows.append(
                         {
                             "set_id": set_id,

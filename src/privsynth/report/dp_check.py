@@ -66,7 +66,9 @@ def rows(df: pd.DataFrame, dataset: str) -> list[dict[str, Any]]:
                 "status": status,
                 "mismatch": status == "MISMATCH",
                 "reason": _text(r.get("dp_check_reason")) or "not checked (no check in this cell's metrics)",
-                "lb": num(r.get("one_run_epsilon_lb"), 3),
+                "lb": "0 (no leak detected)"
+                if pd.to_numeric(r.get("one_run_epsilon_lb"), errors="coerce") == 0
+                else num(r.get("one_run_epsilon_lb"), 3),
                 "ceiling": num(r.get("one_run_ceiling"), 2),
                 "gaps": gaps,
             }

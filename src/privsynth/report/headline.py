@@ -160,7 +160,8 @@ def table(c: pd.DataFrame) -> dict[str, Any]:
                 )
                 if np.isfinite(eps)
                 else "no DP accountant",
-                "lb": fmt(a["lb"], 2) if a["audit"] else "n/a",
+                # Issue 21: a zero bound is "no leak detected", not a number that reads like privacy.
+                "lb": ("0 (no leak detected)" if a["lb"] == 0 else fmt(a["lb"], 2)) if a["audit"] else "n/a",
                 "lb_sort": repr(a["lb"]) if a["audit"] else "",
                 "ceiling": fmt(a["ceiling"], 2) if np.isfinite(a["ceiling"]) else "",
                 "audit": a["audit"] or "not audited",
