@@ -60,6 +60,7 @@ FAMILIES: dict[str, list[str]] = {
     "synthesize_plugin": _SYNTH,
     "synthesize_external": _SYNTH,
     "synthesize_mst": _SYNTH,
+    "synthesize_copula": _SYNTH,
     "synthesize_mostlyai": [
         "jobs/mostlyai:synthesize_job",
         "jobs/synthesize:synthesize_cell",
