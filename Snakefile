@@ -43,6 +43,7 @@ include: "workflow/rules/summary.smk"
 include: "workflow/rules/utility.smk"
 include: "workflow/rules/pairs.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/train_sizes.smk"
 
 
 rule all:
