@@ -92,6 +92,9 @@ def make_plot(df: pd.DataFrame, axis: Axis, out: str | os.PathLike[str]) -> None
             display.empty(ax, "not measured")
             continue
         ax.set_xscale("log")
+        ticks = sorted({int(v) for v in x[np.isfinite(x)]})
+        ax.set_xticks(ticks, [f"{v:,}" for v in ticks], rotation=30, fontsize=7)
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
         ax.set_xlabel("training rows")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
