@@ -33,6 +33,7 @@ include: "workflow/rules/generators/plugins.smk"
 include: "workflow/rules/generators/great.smk"
 include: "workflow/rules/generators/mostlyai.smk"
 include: "workflow/rules/generators/mst.smk"
+include: "workflow/rules/generators/copula.smk"
 include: "workflow/rules/fidelity.smk"
 include: "workflow/rules/eda.smk"
 include: "workflow/rules/audit.smk"
@@ -42,6 +43,7 @@ include: "workflow/rules/summary.smk"
 include: "workflow/rules/utility.smk"
 include: "workflow/rules/pairs.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/train_sizes.smk"
 
 
 rule all:

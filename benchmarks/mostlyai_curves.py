@@ -6,12 +6,15 @@ class (no Snakemake), with NO time cap, so every number is a count of epochs,
 not of seconds: the result does not depend on how busy the machine is (the
 seconds do; they are printed with the load average). Per run it records the
 validation loss after every epoch, why training stopped, the training seconds,
-privsynth's `undertrained` flag, epsilon, and (with --qa) mostlyai-qa's accuracy
-of the generated sample against the training rows, as the fidelity rule does.
+privsynth's `undertrained` flag, epsilon, (with --qa) mostlyai-qa's accuracy
+of the generated sample against the training rows, as the fidelity rule does,
+and (with --utility) the ML utility AUC: a classifier fit on the sample, scored
+on the real holdout, as the utility rule does.
 
     python benchmarks/mostlyai_curves.py --settings no_dp --rows 2000 5000 --epochs none
     python benchmarks/mostlyai_curves.py --settings no_dp --rows 5000 --epochs 1 5 10 none --qa
     python benchmarks/mostlyai_curves.py --dataset wdbc --settings no_dp dp_eps5 --epochs none --qa
+    python benchmarks/mostlyai_curves.py --settings dp_noise1.5 --epochs 1 2 3 5 --qa --utility
 
 `--epochs none` = until the engine's own early stopping (the tutorial's "until
 converged"); a number = max_epochs. Output: CSV (one row per run) and JSON
@@ -82,7 +85,9 @@ def qa_accuracy(syn: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame, q
     return m.get("accuracy_overall")
 
 
-def run_one(train, holdout, schema, settings: dict, seed: int, threads: int, with_qa: bool, qa_cfg: dict) -> dict:
+def run_one(
+    train, holdout, schema, settings: dict, seed: int, threads: int, with_qa: bool, qa_cfg: dict, target: str | None
+) -> dict:
     load0 = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="privsynth-curve-") as workdir:
         gen = MostlyAIGenerator(workdir=workdir, threads=threads)
@@ -122,6 +127,10 @@ def run_one(train, holdout, schema, settings: dict, seed: int, threads: int, wit
     }
     if with_qa:
         row["qa_accuracy"] = qa_accuracy(syn, train, holdout, qa_cfg)
+    if target is not None:
+        from privsynth.utility import evaluate
+
+        row["utility_auc"] = round(evaluate(syn, holdout, target, seed=seed, threads=threads)["auc"], 4)
     row["curve"] = curve
     return row
 
@@ -134,6 +143,7 @@ def main() -> int:
     ap.add_argument("--rows", nargs="*", type=int, default=[], help="max_sample_size values (default: the setting's)")
     ap.add_argument("--epochs", nargs="+", default=["none"], help="max_epochs values; none = until converged")
     ap.add_argument("--qa", action="store_true", help="also mostlyai-qa accuracy of each sample")
+    ap.add_argument("--utility", action="store_true", help="also the ML utility AUC of each sample (holdout)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workdir", default="/tmp/privsynth-bench-curves")
     args = ap.parse_args()
@@ -156,7 +166,9 @@ def main() -> int:
                     s["max_sample_size"] = rows
                 label = f"{name} rows={s.get('max_sample_size') or len(train)} max_epochs={ep}"
                 print(f"--- {label} (load {os.getloadavg()[0]:.2f})", flush=True)
-                r = run_one(train, holdout, schema, s, int(cfg.get("seed", 0)), args.threads, args.qa, cfg["qa"])
+                target = cfg["datasets"][args.dataset].get("target") if args.utility else None
+                seed = int(cfg.get("seed", 0))
+                r = run_one(train, holdout, schema, s, seed, args.threads, args.qa, cfg["qa"], target)
                 r = {"setting": name, "rows": s.get("max_sample_size") or len(train), "max_epochs": ep, **r}
                 print({k: v for k, v in r.items() if k != "curve"}, flush=True)
                 print(

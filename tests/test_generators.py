@@ -74,7 +74,9 @@ def test_builtins_found_without_entry_point_metadata(monkeypatch):
     generators._installed.cache_clear()
     try:
         assert generators.builtin() == sorted(generators._bundled())
-        assert {"copy", "great", "holdout", "marginals", "mostlyai", "mst", "openai"} <= set(generators.builtin())
+        assert {"copula", "copy", "great", "holdout", "marginals", "mostlyai", "mst", "openai"} <= set(
+            generators.builtin()
+        )
         assert generators.load("copy").name == "copy"
     finally:
         generators._installed.cache_clear()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import generators, limits
+from . import generators, limits, train_sizes
 from .datasets import CENSUS_COLUMNS, resolve_source, source_identity
 from .errors import ConfigError
 
@@ -43,6 +43,7 @@ class Grid:
         self.config = config
         self.cells: dict[tuple[str, str, str], Cell] = {}
         self.sources: dict[str, dict[str, Any]] = {}
+        self.axes: dict[str, train_sizes.Axis | None] = {}
         for ds, dcfg in config["datasets"].items():
             _check_length("datasets.", ds, "dataset")
             if ds in RESERVED_DATASETS:
@@ -50,9 +51,12 @@ class Grid:
                     f"datasets.{ds}: the name is reserved (results/{ds} is {RESERVED_DATASETS[ds]}); rename the dataset"
                 )
             self.sources[ds] = resolve_source(ds, dcfg["source"])
+            axis = self.axes[ds] = train_sizes.Axis.from_config(ds, dcfg)
             for gen, settings_by_name in dcfg.get("generators", {}).items():
                 where = f"datasets.{ds}.generators.{gen}"
                 generators.check_name(gen, where)
+                if axis is not None:  # one setting at several training sizes (privsynth.train_sizes)
+                    settings_by_name = axis.expand(gen, settings_by_name or {})
                 for name, settings in (settings_by_name or {}).items():
                     _check_length(f"{where}.", name, "setting")
                     if name in RESERVED_SETTINGS:
@@ -143,6 +147,8 @@ class Grid:
             "seed": self.config["seed"] + c.repeat - 1,
             "base_setting": c.base_setting,
             "repeat": c.repeat,
+            # only on a train_sizes axis whose generator has no row cap of its own
+            **(a.job_keys(generator, c.base_setting) if (a := self.axes.get(dataset)) else {}),
         }
 
     def gpu(self, dataset: str, generator: str, setting: str) -> int:

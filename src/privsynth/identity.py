@@ -42,6 +42,7 @@ TEMPLATE_SUFFIXES = {".j2", ".css", ".js"}
 _READ = ["datasets:load_split", "datasets:load_schema"]
 _SYNTH = [
     "synthesize",
+    "train_sizes:subsample",
     "contract",
     "accounting",  # the DP claim's check, written into metrics.json beside the claim
     *_READ,
@@ -60,10 +61,12 @@ FAMILIES: dict[str, list[str]] = {
     "synthesize_plugin": _SYNTH,
     "synthesize_external": _SYNTH,
     "synthesize_mst": _SYNTH,
+    "synthesize_copula": _SYNTH,
     "synthesize_mostlyai": [
         "jobs/mostlyai:synthesize_job",
         "jobs/synthesize:synthesize_cell",
         "synthesize",
+        "train_sizes:subsample",
         "contract",
         *_READ,
         "schema",
@@ -124,6 +127,7 @@ FAMILIES: dict[str, list[str]] = {
         "jobs/audit_one_run:fit_job",
         "jobs/synthesize:synthesize_cell",
         "synthesize",
+        "train_sizes:subsample",
         "contract",
         *_READ,
         "schema",
@@ -163,6 +167,7 @@ FAMILIES: dict[str, list[str]] = {
     "audit_nobox_skipped": ["jobs/nobox:skipped_job", "audit/nobox:skipped_summary"],
     "summary": ["jobs/summary:summary_job", "summary", "bracket"],
     "report_plots": ["jobs/report:plots_job", "report", "display", "audit/one_run_report", "audit/one_run_verdict"],
+    "report_train_sizes": ["jobs/report:train_sizes_job", "report/train_sizes", "train_sizes", "display"],
     "report": [
         "jobs/report:report_job",
         "report",

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import accounting, generators
+from . import accounting, generators, train_sizes
 from .contract import check_control, merge_metrics
 from .datasets import load_schema, load_split
 from .errors import GeneratorError
@@ -37,6 +37,8 @@ def synthesize(
     train = load_split(train_path)
     schema = load_schema(schema_path)
     name, settings, seed = job["generator"], dict(job["settings"]), int(job["seed"])
+    if job.get("train_rows") is not None:  # a train_sizes axis cell (privsynth.train_sizes)
+        train = train_sizes.subsample(train, int(job["train_rows"]), seed)
     n = settings.get("sample_size") or len(train)
     cls = generators.load(name)
     if cls.positive_control:

@@ -60,7 +60,7 @@ rule audit_one_run_fit:
     resources:
         gpu=gpu_of,
     params:
-        job=synth_job,
+        job=lambda wc: ONE_RUN.fit_slice(wc.dataset, wc.generator, wc.setting),
     script:
         "../scripts/audit_one_run_fit.py"
 

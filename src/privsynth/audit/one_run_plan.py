@@ -82,11 +82,21 @@ class OneRunPlan:
         return {"dataset": dataset, **self.protocols[dataset].canary_slice()}
 
     def cap(self, dataset: str, generator: str, setting: str) -> int | None:
+        """Rows the cell trains on: its generator's own cap, or a train_sizes axis's ``train_rows``."""
         key = SUBSAMPLE_KEYS.get(generator)
         if key is None:
-            return None
-        v = self.grid.cell(dataset, generator, setting).settings.get(key)
+            v = self.grid.synth_slice(dataset, generator, setting).get("train_rows")
+        else:
+            v = self.grid.cell(dataset, generator, setting).settings.get(key)
         return None if v is None else int(v)
+
+    def fit_slice(self, dataset: str, generator: str, setting: str) -> dict[str, Any]:
+        """The cell's synthesis slice for its audit fit, without ``train_rows``: the audit
+        training set already has that size (``cap``); subsampling it again would drop
+        canaries by the coins and break add/remove."""
+        job = self.grid.synth_slice(dataset, generator, setting)
+        job.pop("train_rows", None)
+        return job
 
     def train_slice(self, dataset: str, generator: str, setting: str) -> dict[str, Any]:
         self._check(dataset, generator, setting)

@@ -8,7 +8,7 @@ from typing import Any
 from .. import manifest, report
 from ..audit import one_run_report
 
-__all__ = ["plots_job", "report_job"]
+__all__ = ["plots_job", "report_job", "train_sizes_job"]
 
 
 def plots_job(sm: Any) -> None:
@@ -28,3 +28,14 @@ def report_job(sm: Any) -> None:
     manifest.verify([sm.input.summary, *sm.input.plots, *sm.input.get("artefacts", [])])
     artefacts = report.Artefacts.declared(list(sm.input.get("artefacts", [])))
     report.render(report.load_summary(sm.input.summary), artefacts, sm.output.html, plots)
+
+
+def train_sizes_job(sm: Any) -> None:
+    """``report_train_sizes``: the training-set size axis's table and plot of one dataset."""
+    from ..report import train_sizes
+
+    manifest.verify([sm.input.summary])
+    axis = train_sizes.axis_of(sm.params.axis)
+    df = report.load_summary(sm.input.summary)
+    train_sizes.write_table(df, axis, sm.output.csv)
+    train_sizes.make_plot(df, axis, sm.output.svg)
