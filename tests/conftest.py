@@ -123,6 +123,7 @@ FIXTURE_MARKS = {
     "run_workflow": ("e2e",),  # the real workflow (Snakemake in a subprocess)
     "mostlyai_engine": ("heavy", "mostlyai"),
     "great_engine": ("heavy", "great"),
+    "mst_engine": ("heavy", "mst"),
     "gpu_check": ("e2e", "heavy", "gpu"),  # benchmarks/gpu_check.py --cpu: the GPU check on the CPU
     "slurm_cluster": ("heavy", "slurm"),
     "chromium": ("heavy", "chromium"),
@@ -199,3 +200,9 @@ def mostlyai_engine() -> ModuleType:
 def great_engine() -> ModuleType:
     """be-great, for the tests that fine-tune a language model with it (marked ``heavy``, ``great``)."""
     return importlib.import_module("be_great")
+
+
+@pytest.fixture(scope="session")
+def mst_engine() -> ModuleType:
+    """Private-PGM, for the tests that fit MST with it (JAX compiles per column; marked ``heavy``, ``mst``)."""
+    return importlib.import_module("mbi")
