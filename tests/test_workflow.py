@@ -163,6 +163,8 @@ def test_run_rerun_only_what_changed(tmp_path, census_path, run_workflow):
 def test_default_config_plans_the_full_grid(tmp_path, census_path, run_workflow):
     env_cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
     assert set(env_cfg["datasets"]) == {"census", "wdbc"}
-    proc = run_workflow(tmp_path, None, "-n")
+    # With --config alone (no file) the default grid is still planned (test_bad_inputs.py, item 9):
+    # one dry run of the full grid checks both.
+    proc = run_workflow(tmp_path, None, "--config", "seed=3", "-n")
     planned = _planned(proc)
     assert planned["fetch_data"] == 2 and planned["summary"] == 1
