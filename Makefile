@@ -1,8 +1,8 @@
-# Two entry points (see README): `make run` and `make test`.
+# Entry points (see README): `make run`, `make test`, and `make test-fast` for the inner loop.
 VENV ?= .venv
 STAMP := $(VENV)/.privsynth-installed
 
-.PHONY: install run test lint rulegraph clean
+.PHONY: install run test test-fast lint rulegraph clean
 
 $(STAMP): pyproject.toml tools/install.sh $(wildcard tools/install_python_*.sh)
 	bash tools/install.sh
@@ -14,10 +14,18 @@ install: $(STAMP)
 run: install
 	$(VENV)/bin/snakemake --profile profiles/default
 
+# pytest-xdist: 2 workers; the SLURM tests, and the Chromium ones, each stay on one worker
+# (xdist_group markers from their fixtures, tests/conftest.py). The 30 slowest are printed.
+PYTEST := $(VENV)/bin/python -m pytest -n $(or $(PYTEST_WORKERS),2) --dist loadgroup --durations=30
+
 ## install everything, run the linters, then the test suite (CI: .ci/run)
 test: lint
 	bash tools/install_system.sh
-	$(VENV)/bin/python -m pytest
+	$(PYTEST)
+
+## the inner loop: every test that neither runs the workflow (e2e) nor a heavy engine (heavy); no linters
+test-fast: install
+	$(PYTEST) -m "not e2e and not heavy"
 
 ## linters (configured in pyproject.toml [tool.ruff], [tool.snakefmt]) and snakemake's own lint
 lint: install

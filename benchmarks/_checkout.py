@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -29,9 +28,11 @@ def tests_helper(name: str) -> ModuleType:
 
 
 def snakemake(workdir: Path, configfile: Path, cores: int) -> list[str]:
-    """The command line of this checkout's workflow on ``configfile``, run in ``workdir`` (add targets/flags)."""
-    workflow = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir)]
-    return [*workflow, "--configfile", str(configfile), "--cores", str(cores)]
+    """The command line of this checkout's workflow on ``configfile``, run in ``workdir`` (add targets/flags).
+
+    Built in one place for the tests and the benchmarks: tests/workflow_command.py.
+    """
+    return tests_helper("workflow_command").snakemake_command(workdir, configfile, cores)
 
 
 # Job scripts must import this checkout's package, not another pip-installed one.

@@ -179,7 +179,6 @@ def test_failing_generator_names_the_shadow_set(tmp_path: Path) -> None:
 # --- controls through the real workflow ---------------------------------------------
 
 
-@pytest.mark.slow
 def test_audit_controls_and_determinism(census_path: Path, snakemake_runner, tmp_path: Path) -> None:
     holdout = "results/census/data/holdout.parquet"
     config = {
@@ -308,7 +307,6 @@ def test_vectorised_features_match_a_direct_computation() -> None:
     assert F[:, 3 * p : F.shape[1] - corr.shape[1]].sum(1) == pytest.approx(np.full(3, n_cols))
 
 
-@pytest.mark.slow
 def test_wdbc_marginals_random_target_is_found(snakemake_runner, tmp_path: Path) -> None:
     # Issue 13 acceptance: the default run's WDBC marginals cell (default quick protocol,
     # n = 100). marginals reuses exact training values; the exact-match attack sees it.

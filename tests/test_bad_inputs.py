@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import REPO, run_snakemake, tiny_config, write_config
+from conftest import REPO, tiny_config, write_config
 
 from privsynth import __main__ as cli
 from privsynth import config as config_checks
@@ -115,6 +115,11 @@ CONFIG_ROWS = [
         "datasets.wdbc.generators.copy.x.typo_key: Additional properties are not allowed ('typo_key' was unexpected)",
     ),
     (
+        "setting value of the wrong type",
+        _set(f"{WDBC}/generators/marginals", {"x": {"sample_size": "ten"}}),
+        "datasets.wdbc.generators.marginals.x.sample_size: 'ten' is not of type 'integer', 'null'",
+    ),
+    (
         "noise_multiplier 0",
         _set(f"{WDBC}/generators/mostlyai", {"dp": {"differential_privacy": {"noise_multiplier": 0}}}),
         "datasets.wdbc.generators.mostlyai.dp.differential_privacy.noise_multiplier: 0 is less than or equal to the "
@@ -171,6 +176,13 @@ def test_bad_config_one_line(mutate: Callable[[dict[str, Any]], None], message: 
         check_config(cfg)
     assert str(err.value) == message
     assert "\n" not in str(err.value)
+
+
+def test_unknown_generator_is_named_with_its_key() -> None:
+    cfg = base_config()
+    _set(f"{WDBC}/generators/nope", {"a": {}})(cfg)
+    with pytest.raises(ConfigError, match=r"^datasets\.wdbc\.generators\.nope: unknown generator 'nope' \(available: "):
+        check_config(cfg)
 
 
 def test_census_env_var_pointing_nowhere_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -291,8 +303,8 @@ def test_configfile_args_are_found() -> None:
 # --- through Snakemake: what it loaded, and that nothing starts -----------------------------
 
 
-def _snakemake_config_error(tmp_path: Path, args: list[str]) -> list[str]:
-    proc = run_snakemake(tmp_path, None, *args, "-n", check=False)
+def _snakemake_config_error(run_workflow, tmp_path: Path, args: list[str]) -> list[str]:
+    proc = run_workflow(tmp_path, None, *args, "-n", check=False)
     out = (proc.stdout + proc.stderr).splitlines()
     assert proc.returncode != 0
     assert not (tmp_path / "results").exists()
@@ -300,41 +312,39 @@ def _snakemake_config_error(tmp_path: Path, args: list[str]) -> list[str]:
     return [line for line in out if line.startswith("invalid config: ")]
 
 
-def test_snakemake_rejects_duplicate_keys_and_a_config_without_datasets(tmp_path: Path) -> None:
+def test_snakemake_rejects_duplicate_keys_and_a_config_without_datasets(tmp_path: Path, run_workflow) -> None:
     dup = tmp_path / "dup.yaml"
     dup.write_text(DUPLICATE)
-    assert _snakemake_config_error(tmp_path, ["--configfile", str(dup)]) == [
+    assert _snakemake_config_error(run_workflow, tmp_path, ["--configfile", str(dup)]) == [
         f"invalid config: datasets.wdbc.generators.copy: duplicate key in {dup} line 7 (first on line 5); YAML would "
         "silently keep only the last one: merge the two or rename one"
     ]
     # Item 9: without datasets: the file is not merged into the default grid.
     partial = tmp_path / "partial.yaml"
     partial.write_text("seed: 3\nqa: {enabled: false}\n")
-    assert _snakemake_config_error(tmp_path, ["--configfile", str(partial)]) == [
+    assert _snakemake_config_error(run_workflow, tmp_path, ["--configfile", str(partial)]) == [
         f"invalid config: datasets: missing in {partial}; a --configfile replaces config/config.yaml instead of being "
         "merged into it, so it must list the datasets to run (copy them from config/config.yaml)"
     ]
-    # --config alone (no file) still adjusts the default config.
-    from test_workflow import _planned
-
-    planned = _planned(run_snakemake(tmp_path, None, "--config", "seed=3", "-n"))
-    assert planned["fetch_data"] == 2 and planned["summary"] == 1
+    # --config alone (no file) still adjusts the default config: checked with the one dry run of the
+    # default grid, test_workflow.py::test_default_config_plans_the_full_grid.
 
 
-def test_snakemake_schema_error_is_one_short_line(tmp_path: Path) -> None:
+def test_snakemake_schema_error_is_one_short_line(tmp_path: Path, run_workflow) -> None:
     cfg = base_config()
     cfg["bogus"] = 1
-    proc = run_snakemake(tmp_path, cfg, "-n", check=False)
+    proc = run_workflow(tmp_path, cfg, "-n", check=False)
     out = (proc.stdout + proc.stderr).splitlines()
     assert proc.returncode != 0
     assert "invalid config: bogus: Additional properties are not allowed ('bogus' was unexpected)" in out
     assert len(out) < 10, out  # was the whole schema (650 lines)
+    assert not (tmp_path / "results").exists()
 
 
-def test_snakemake_rejects_a_dataset_named_like_a_pipeline_file(tmp_path: Path) -> None:
+def test_snakemake_rejects_a_dataset_named_like_a_pipeline_file(tmp_path: Path, run_workflow) -> None:
     cfg = tiny_config(**{"summary.csv": {"source": {"kind": "wdbc"}, "generators": {"copy": {"default": {}}}}})
     write_config(tmp_path, cfg)
-    assert _snakemake_config_error(tmp_path, ["--configfile", str(tmp_path / "config.yaml")]) == [
+    assert _snakemake_config_error(run_workflow, tmp_path, ["--configfile", str(tmp_path / "config.yaml")]) == [
         "invalid config: datasets.summary.csv: the name is reserved (results/summary.csv is the summary table); "
         "rename the dataset"
     ]
@@ -554,17 +564,16 @@ def test_identifier_column_is_accepted_with_an_explicit_override(tmp_path: Path)
     assert all(p.exists() for p in outputs)
 
 
-@pytest.mark.slow
-def test_failed_job_logs_the_line_and_is_redone_next_run(tmp_path: Path) -> None:
+def test_failed_job_logs_the_line_and_is_redone_next_run(tmp_path: Path, run_workflow) -> None:
     """Through Snakemake: fetch succeeds, prepare_data stops on the identifier; the rerun redoes only prepare_data."""
-    from test_workflow import _planned
+    from conftest import planned as _planned
 
     csv = tmp_path / "people.csv"
     _raw_frame().to_csv(csv, index=False)
     cfg = tiny_config(
         people={"source": {"kind": "csv", "path": str(csv)}, "target": "label", "generators": {"copy": {"default": {}}}}
     )
-    proc = run_snakemake(tmp_path, cfg, "--until", "prepare_data", check=False)
+    proc = run_workflow(tmp_path, cfg, "--until", "prepare_data", check=False)
     assert proc.returncode != 0
     last = (tmp_path / "results/logs/prepare_data/people.log").read_text().strip().splitlines()[-1]
     assert last == (
@@ -575,7 +584,7 @@ def test_failed_job_logs_the_line_and_is_redone_next_run(tmp_path: Path) -> None
     assert not list((tmp_path / "results/people/data").glob("train*"))
     assert not list((tmp_path / "results/people/data").glob("schema*"))
     # Nothing marked complete: the next run redoes prepare_data (and keeps the fetched raw data).
-    planned = _planned(run_snakemake(tmp_path, cfg, "-n", "--until", "prepare_data"))
+    planned = _planned(run_workflow(tmp_path, cfg, "-n", "--until", "prepare_data"))
     assert planned == {"prepare_data": 1}, planned
 
 

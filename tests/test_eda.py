@@ -197,7 +197,6 @@ def test_association_matrix_identical_data_and_independence() -> None:
     assert m.loc["x", "c"] > 0.5 > m.loc["z", "c"]
 
 
-@pytest.mark.slow
 def test_pipeline_builds_reports_and_pages(snakemake_runner, tmp_path) -> None:
     from conftest import tiny_config
 

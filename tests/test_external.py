@@ -210,7 +210,6 @@ def test_report_section_escapes_and_says_what_it_cannot_show(frames):
     assert nobox_report.html_section(pd.DataFrame([row]), "other") == ""
 
 
-@pytest.mark.slow
 def test_external_file_through_the_workflow(snakemake_runner, tmp_path):
     """One external cell on WDBC (the training split as the file, QA/EDA off): the refitting audits
     say n/a with their reason, the no-box section sees the copy, the claim stays a claim."""

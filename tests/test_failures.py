@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import run_snakemake, tiny_config
-from test_workflow import WDBC, _planned
+from conftest import planned as _planned
+from conftest import tiny_config
+from test_workflow import WDBC
 
 PLUGINS = str(Path(__file__).parent / "plugins")
 
@@ -34,9 +35,9 @@ def _config(**explode):
     return tiny_config(wdbc={**json.loads(json.dumps(WDBC)), "generators": gens})
 
 
-def test_one_exploding_cell_keeps_every_other_result(tmp_path, plugins):
+def test_one_exploding_cell_keeps_every_other_result(tmp_path, plugins, run_workflow):
     cfg = _config(bad={"message": "kaput"})
-    proc = run_snakemake(tmp_path, cfg, "--keep-going", check=False)
+    proc = run_workflow(tmp_path, cfg, "--keep-going", check=False)
     assert proc.returncode != 0
     res = tmp_path / "results"
     assert not (res / "summary.csv").exists()  # the full summary needs every cell
@@ -56,7 +57,7 @@ def test_one_exploding_cell_keeps_every_other_result(tmp_path, plugins):
     assert "partial results of the finished cells" in proc.stderr
 
     # The failed cell is retried, and only it (and what reads it).
-    assert _planned(run_snakemake(tmp_path, cfg, "-n")) == {
+    assert _planned(run_workflow(tmp_path, cfg, "-n")) == {
         "synthesize_plugin": 1,
         "fidelity_pairs": 1,
         "utility": 1,
@@ -67,14 +68,14 @@ def test_one_exploding_cell_keeps_every_other_result(tmp_path, plugins):
     }
     # Once the full report exists the partial one goes.
     cfg["datasets"]["wdbc"]["generators"].pop("explode")
-    run_snakemake(tmp_path, cfg)
+    run_workflow(tmp_path, cfg)
     assert (res / "report/index.html").is_file() and not (res / "partial").exists()
 
 
-def test_killed_job_is_named_and_its_scratch_space_cleaned(tmp_path, plugins):
+def test_killed_job_is_named_and_its_scratch_space_cleaned(tmp_path, plugins, run_workflow):
     cfg = _config(oom={"kill": True})
     target = "results/wdbc/explode/oom/metrics.json"  # the killed job is the last one
-    proc = run_snakemake(tmp_path, cfg, "--cores", "1", target, check=False)
+    proc = run_workflow(tmp_path, cfg, "--cores", "1", target, check=False)
     assert proc.returncode != 0
     log = tmp_path / "results/logs/synthesize/wdbc/explode/oom.log"
     last = log.read_text().strip().splitlines()[-1]
@@ -89,7 +90,7 @@ def test_killed_job_is_named_and_its_scratch_space_cleaned(tmp_path, plugins):
 
     # The next run retries it (killed again here): its new log says what happened
     # to the previous run, and the dead job's scratch space is gone.
-    run_snakemake(tmp_path, cfg, "--cores", "1", target, check=False)
+    run_workflow(tmp_path, cfg, "--cores", "1", target, check=False)
     assert "previous run of this job: ERROR: killed:" in log.read_text()
     now = list(plugins.iterdir())
     assert len(now) == 1 and now[0] != left[0]  # only the new run's
@@ -159,27 +160,15 @@ def test_job_scratch_is_the_temp_dir_and_goes_away():
     assert tempfile.gettempdir() != str(d)
 
 
-def test_sigint_to_snakemake_keeps_the_jobs_that_finish(tmp_path, plugins):
+def test_sigint_to_snakemake_keeps_the_jobs_that_finish(tmp_path, plugins, run_workflow):
     """Snakemake alone gets SIGINT while a job runs: the job finishes and is not recomputed."""
     import signal
 
-    from conftest import REPO, write_config
+    from conftest import snakemake_command, snakemake_env, write_config
 
     cfg = tiny_config(wdbc={**json.loads(json.dumps(WDBC)), "generators": {"sleepy": {"slow": {"seconds": 6}}}})
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(REPO / "Snakefile"),
-        "-d",
-        str(tmp_path),
-        "--cores",
-        "2",
-        "--configfile",
-        str(write_config(tmp_path, cfg)),
-    ]
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    cmd = snakemake_command(tmp_path, write_config(tmp_path, cfg))
+    env = snakemake_env()
     log = tmp_path / "results/logs/synthesize/wdbc/sleepy/slow.log"
     p = subprocess.Popen(
         cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
@@ -201,7 +190,7 @@ def test_sigint_to_snakemake_keeps_the_jobs_that_finish(tmp_path, plugins):
     assert "job synthesize_plugin finished" in log.read_text()
     assert not list((tmp_path / ".snakemake/incomplete").glob("*"))
     # Only what had not started yet is planned.
-    assert _planned(run_snakemake(tmp_path, cfg, "-n")) == {
+    assert _planned(run_workflow(tmp_path, cfg, "-n")) == {
         "fidelity_pairs": 1,
         "utility": 1,
         "summary": 1,

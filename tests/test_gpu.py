@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, run_snakemake
+from conftest import REPO
 
 TUTORIAL = ("no_dp", "no_dp_5_epochs", "dp_noise1.5", "dp_noise4.0")
 
 
-def test_gpu_config_plans_the_uncapped_tutorial_great_and_audits(tmp_path: Path, census_path: Path) -> None:
+def test_gpu_config_plans_the_uncapped_tutorial_great_and_audits(
+    tmp_path: Path, census_path: Path, run_workflow
+) -> None:
     cfg = yaml.safe_load((REPO / "config" / "gpu.yaml").read_text())
     mai = cfg["datasets"]["census"]["generators"]["mostlyai"]
     assert tuple(mai) == TUTORIAL
@@ -27,7 +29,7 @@ def test_gpu_config_plans_the_uncapped_tutorial_great_and_audits(tmp_path: Path,
         assert any("differential_privacy" in s for s in great.values()), ds
         assert any("differential_privacy" not in s for s in great.values()), ds
     cfg["datasets"]["census"]["source"]["path"] = str(census_path)
-    proc = run_snakemake(tmp_path, cfg, "-n", "--resources", "gpu=1")
+    proc = run_workflow(tmp_path, cfg, "-n", "--resources", "gpu=1")
     out = proc.stdout
     stats = out.split("Job stats:")[1].split("\n\n")[0].splitlines()[3:]
     jobs = {ln.split()[0]: int(ln.split()[1]) for ln in stats if len(ln.split()) == 2}
@@ -59,8 +61,14 @@ def _gpu_check(tmp_path: Path, *args: str) -> dict:
     return json.loads(out.read_text())
 
 
-def test_gpu_check_cpu_switch_hides_cuda_and_names_the_missing_audit(tmp_path: Path) -> None:
-    s = _gpu_check(tmp_path, "--steps", "env", "one_run")
+@pytest.fixture
+def gpu_check(tmp_path: Path):
+    """benchmarks/gpu_check.py --cpu in tmp_path (it runs the workflow: marked e2e, heavy, gpu)."""
+    return lambda *args: _gpu_check(tmp_path, *args)
+
+
+def test_gpu_check_cpu_switch_hides_cuda_and_names_the_missing_audit(gpu_check) -> None:
+    s = gpu_check("--steps", "env", "one_run")
     assert s["mode"] == "cpu" and s["env"]["cuda_available"] is False
     if (REPO / "workflow" / "rules" / "audit_one_run.smk").is_file():
         assert "audit" in s["one_run"], s["one_run"]
@@ -68,10 +76,9 @@ def test_gpu_check_cpu_switch_hides_cuda_and_names_the_missing_audit(tmp_path: P
         assert "not merged" in s["one_run"]["skipped"]
 
 
-@pytest.mark.slow
-def test_gpu_check_runs_every_step_on_the_cpu(tmp_path: Path, census_path: Path, monkeypatch) -> None:
+def test_gpu_check_runs_every_step_on_the_cpu(gpu_check, census_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("PRIVSYNTH_CENSUS", str(census_path))
-    s = _gpu_check(tmp_path, "--steps", "mostlyai", "great", "--mostlyai-settings", "no_dp", "dp_noise1.5")
+    s = gpu_check("--steps", "mostlyai", "great", "--mostlyai-settings", "no_dp", "dp_noise1.5")
     rows = {r["setting"]: r for r in s["mostlyai"]}
     assert {r["device"] for r in rows.values()} == {"cpu"}
     assert rows["no_dp"]["epochs"] >= 1 and rows["no_dp"]["epsilon"] is None

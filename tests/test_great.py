@@ -14,7 +14,7 @@ import pytest
 # No Hugging Face Hub here: models must come from local directories.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from conftest import run_snakemake, tiny_config  # noqa: E402
+from conftest import tiny_config  # noqa: E402
 from generator_settings import filled  # noqa: E402
 from great_tiny import build_tiny_model  # noqa: E402
 
@@ -96,9 +96,8 @@ def test_out_of_memory_names_the_knobs() -> None:
     assert gen._translate(other, "sampling") is other
 
 
-@pytest.mark.slow
 def test_great_rule_samples_valid_rows_dp_and_fails_within_budget(
-    tmp_path: Path, wdbc4: pd.DataFrame, tiny_llm: Path
+    tmp_path: Path, wdbc4: pd.DataFrame, tiny_llm: Path, run_workflow, great_engine
 ) -> None:
     csv = tmp_path / "wdbc4.csv"
     wdbc4.to_csv(csv, index=False)
@@ -135,7 +134,7 @@ def test_great_rule_samples_valid_rows_dp_and_fails_within_budget(
         }
     )
     cfg["threads"] = 1
-    proc = run_snakemake(tmp_path, cfg, "--keep-going", check=False)
+    proc = run_workflow(tmp_path, cfg, "--keep-going", check=False)
     res = tmp_path / "results" / "wdbc4" / "great"
     logs = tmp_path / "results" / "logs" / "synthesize" / "wdbc4" / "great"
     assert (tmp_path / "results/wdbc4/data/schema.json").exists(), proc.stderr[-4000:]
@@ -191,12 +190,12 @@ def test_great_rule_samples_valid_rows_dp_and_fails_within_budget(
     assert proc.returncode != 0
 
 
-def test_great_rule_asks_for_a_gpu_by_default(tmp_path: Path, wdbc4: pd.DataFrame) -> None:
+def test_great_rule_asks_for_a_gpu_by_default(tmp_path: Path, wdbc4: pd.DataFrame, run_workflow) -> None:
     csv = tmp_path / "wdbc4.csv"
     wdbc4.to_csv(csv, index=False)
     great_cells = {"on-gpu": {"llm": "distilgpt2"}, "on-cpu": {"llm": "distilgpt2", "gpu": 0}}
     cfg = tiny_config(wdbc4={"source": {"kind": "csv", "path": str(csv)}, "generators": {"great": great_cells}})
-    out = run_snakemake(tmp_path, cfg, "-n", "--forceall").stdout
+    out = run_workflow(tmp_path, cfg, "-n", "--forceall").stdout
     jobs = [block for block in out.split("\n\n") if "rule synthesize_great" in block]
     gpu = {re.search(r"setting=([\w-]+)", j).group(1): re.search(r"gpu=(\d+)", j).group(1) for j in jobs}
     assert gpu == {"on-gpu": "1", "on-cpu": "0"}

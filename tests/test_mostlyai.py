@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import run_snakemake, tiny_config
+from conftest import tiny_config
 from generator_settings import filled
 
 from privsynth.generators import mostlyai as m
@@ -62,9 +62,9 @@ def test_invalid_dp_values_rejected(dp: dict[str, Any], key: str) -> None:
     assert key in msg, msg
 
 
-def test_invalid_dp_value_stops_the_workflow_before_any_job(tmp_path: Path) -> None:
+def test_invalid_dp_value_stops_the_workflow_before_any_job(tmp_path: Path, run_workflow) -> None:
     cfg = _config({"bad": {"differential_privacy": {"delta": 1.0}}})
-    proc = run_snakemake(tmp_path, cfg, "-n", check=False)
+    proc = run_workflow(tmp_path, cfg, "-n", check=False)
     assert proc.returncode != 0
     assert "datasets.wdbc.generators.mostlyai.bad.differential_privacy.delta: " in proc.stdout + proc.stderr
     assert not (tmp_path / "results").exists()
@@ -75,9 +75,9 @@ def test_value_protection_epsilon_must_leave_room_under_max_epsilon() -> None:
     assert "value_protection_epsilon (1.0) must be below max_epsilon (1.0)" in msg
 
 
-def test_dry_run_requests_gpu_only_for_gpu_settings(tmp_path: Path) -> None:
+def test_dry_run_requests_gpu_only_for_gpu_settings(tmp_path: Path, run_workflow) -> None:
     cfg = _config({"cpu": {"gpu": 0, "gpu_model": "a100"}, "gpu": {"gpu": 1, "gpu_model": "a100"}})
-    proc = run_snakemake(tmp_path, cfg, "-n", "-p", "--cores", "2", "--resources", "gpu=1")
+    proc = run_workflow(tmp_path, cfg, "-n", "-p", "--cores", "2", "--resources", "gpu=1")
     out = proc.stdout + proc.stderr
     assert "synthesize_mostlyai" in out
     # Snakemake lists each job's resources in the dry run.
@@ -206,8 +206,7 @@ def test_capped_runs_are_flagged_undertrained() -> None:
 # --- the real engine through the workflow -------------------------------------------
 
 
-@pytest.mark.slow
-def test_mostlyai_grid_through_snakemake(tmp_path: Path, census_path: Path) -> None:
+def test_mostlyai_grid_through_snakemake(tmp_path: Path, census_path: Path, run_workflow, mostlyai_engine) -> None:
     settings = {
         # gpu: 1 on a machine without CUDA: must warn loudly and still succeed on CPU.
         # The SDK's model report (its accuracy) only here: it is the slow part.
@@ -235,7 +234,7 @@ def test_mostlyai_grid_through_snakemake(tmp_path: Path, census_path: Path) -> N
     }
     cfg = tiny_config(census=census)
     cfg["threads"] = 1
-    proc = run_snakemake(tmp_path, cfg, "--keep-going", check=False)
+    proc = run_workflow(tmp_path, cfg, "--keep-going", check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, "the too_private setting must fail"
     res = tmp_path / "results" / "census" / "mostlyai"
@@ -283,7 +282,7 @@ def test_mostlyai_grid_through_snakemake(tmp_path: Path, census_path: Path) -> N
 
     # the comparison table cannot be built with a failed cell; rebuild without it
     del cfg["datasets"]["census"]["generators"]["mostlyai"]["too_private"]
-    run_snakemake(tmp_path, cfg)
+    run_workflow(tmp_path, cfg)
     table = pd.read_csv(res / "comparison.csv")
     assert list(table["setting"]) == ["plain", "dp"]
     assert {"accuracy", "training_seconds", "epsilon", "delta", "epochs", "stop_reason"} <= set(table.columns)

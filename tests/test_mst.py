@@ -116,7 +116,7 @@ def _fit(train, schema, seed=0, **settings):
     return g
 
 
-def test_huge_epsilon_recovers_marginals_and_a_fixed_seed_repeats():
+def test_huge_epsilon_recovers_marginals_and_a_fixed_seed_repeats(mst_engine):
     train = _dependent(3000)
     schema = infer_schema(train)
     g = _fit(train, schema, epsilon=1e5)
@@ -139,7 +139,7 @@ def test_huge_epsilon_recovers_marginals_and_a_fixed_seed_repeats():
 
 
 @pytest.mark.parametrize("dataset", ["wdbc", "census"])
-def test_output_is_schema_valid_on_the_real_datasets(dataset, request):
+def test_output_is_schema_valid_on_the_real_datasets(dataset, request, mst_engine):
     from privsynth.datasets import load_raw
 
     if dataset == "wdbc":

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, run_snakemake, tiny_config
+from conftest import REPO, tiny_config
 from generator_settings import filled
 
 from privsynth import synthesize as synthesis
@@ -521,10 +521,9 @@ def test_default_config_lists_openai_commented_out_and_the_block_is_valid() -> N
     assert Grid(cfg, _validate).of(generator="openai")
 
 
-@pytest.mark.slow
-def test_config_without_opt_in_is_rejected_at_workflow_start(tmp_path: Path) -> None:
+def test_config_without_opt_in_is_rejected_at_workflow_start(tmp_path: Path, run_workflow) -> None:
     cfg = tiny_config(wdbc={"source": {"kind": "wdbc"}, "generators": {"openai": {"g": {"model": "m"}}}})
-    proc = run_snakemake(tmp_path, cfg, "-n", check=False)
+    proc = run_workflow(tmp_path, cfg, "-n", check=False)
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
     assert "invalid config: datasets.wdbc.generators.openai.g.send_real_rows_to_api: must be true" in out
@@ -562,8 +561,7 @@ def _wdbc_replies(workdir: Path) -> Callable[[dict[str, Any]], Reply]:
     return reply
 
 
-@pytest.mark.slow
-def test_workflow_end_to_end(api: FakeOpenAI, tmp_path: Path) -> None:
+def test_workflow_end_to_end(api: FakeOpenAI, tmp_path: Path, run_workflow) -> None:
     base = {OPT_IN: True, "base_url": api.url, "rows_per_request": 10, "example_rows": 5, "max_retries": 2}
     gens = {
         "openai": {
@@ -574,7 +572,7 @@ def test_workflow_end_to_end(api: FakeOpenAI, tmp_path: Path) -> None:
     cfg = tiny_config(wdbc={"source": {"kind": "wdbc"}, "generators": gens})
     api.script = [Reply(status=429, headers={"retry-after-ms": "50"})]
     api.default = _wdbc_replies(tmp_path)
-    proc = run_snakemake(tmp_path, cfg)
+    proc = run_workflow(tmp_path, cfg)
     assert "Using workflow specific profile" in proc.stdout + proc.stderr
 
     res = tmp_path / "results"
@@ -602,7 +600,7 @@ def test_workflow_end_to_end(api: FakeOpenAI, tmp_path: Path) -> None:
 
     # A setting whose replies never validate fails on its own, leaving no output.
     gens["openai"]["starved"] = {**base, "model": "starved", "sample_size": 5, "max_requests": 2}
-    proc = run_snakemake(tmp_path, cfg, check=False)
+    proc = run_workflow(tmp_path, cfg, check=False)
     assert proc.returncode != 0
     assert not (res / "wdbc/openai/starved").exists() or not any((res / "wdbc/openai/starved").iterdir())
     log = (res / "logs/synthesize/wdbc/openai/starved.log").read_text()

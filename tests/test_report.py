@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import load_test_config, run_snakemake
+from conftest import load_test_config
 
 from privsynth import report
 
@@ -237,11 +237,10 @@ def test_report_flags_contradiction(tmp_path: Path, chromium: str) -> None:
 # --- the workflow: tiny WDBC grid with repeats, through snakemake ------------------------
 
 
-@pytest.mark.slow
-def test_report_through_snakemake(tmp_path: Path, chromium: str) -> None:
+def test_report_through_snakemake(tmp_path: Path, chromium: str, run_workflow) -> None:
     # Repeats and the smallest real audit, so the page shows and links real audit output.
     config = load_test_config("tiny_audit")
-    run_snakemake(tmp_path, config)
+    run_workflow(tmp_path, config)
     out = tmp_path / "results/report/index.html"
     summary = pd.read_csv(tmp_path / "results/summary.csv")
     cells = {"copy/default", "copy/default.r2", "marginals/default", "marginals/default.r2"}
@@ -293,11 +292,11 @@ def test_report_through_snakemake(tmp_path: Path, chromium: str) -> None:
     assert row["cost_wall_s"] >= row["synth_wall_s"] + audit_s - 0.01
 
     # Nothing reruns without a changed input.
-    dry = run_snakemake(tmp_path, config, "-n")
+    dry = run_workflow(tmp_path, config, "-n")
     assert "Nothing to be done" in dry.stdout + dry.stderr
 
     # Snakemake's own report carries the summary, the plots and their captions.
-    run_snakemake(tmp_path, config, "--report", "report.zip")
+    run_workflow(tmp_path, config, "--report", "report.zip")
     with zipfile.ZipFile(tmp_path / "report.zip") as z:
         names = z.namelist()
         text = "".join(z.read(n).decode("utf-8", "replace") for n in names if n.endswith((".html", ".js")))

@@ -6,17 +6,15 @@ plans (docs/failures.md, "What reruns and why").
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO, load_test_config, tiny_config
-from test_workflow import _planned
+from conftest import REPO, load_test_config, run_snakemake, tiny_config
+from conftest import planned as _planned
 
 NOTHING = "Nothing to be done"
 
@@ -36,29 +34,8 @@ def _copy_repo(dest: Path) -> Path:
 def _run(
     repo: Path, workdir: Path, config: dict[str, Any], *args: str, env: dict[str, str] | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    workdir.mkdir(parents=True, exist_ok=True)
-    cfg = workdir / "config.yaml"
-    cfg.write_text(yaml.safe_dump(config, sort_keys=False))
-    # Targets first: --configfile takes every word after it.
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(repo / "Snakefile"),
-        "-d",
-        str(workdir),
-        "--cores",
-        "2",
-        *args,
-        "--configfile",
-        str(cfg),
-    ]
-    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(repo / "src"), **(env or {})}
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=900, env=full_env)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
-    return proc
+    """The workflow of the checkout ``repo`` (a copy, maybe edited); tests that call it use ``run_workflow``."""
+    return run_snakemake(workdir, config, *args, check=check, timeout=900, repo=repo, env=env)
 
 
 def _reversed(obj: Any) -> Any:
@@ -77,7 +54,7 @@ def _wdbc_config() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def done_run(tmp_path_factory) -> tuple[Path, Path]:
+def done_run(tmp_path_factory, run_workflow) -> tuple[Path, Path]:
     """A copy of the repo and a workdir where the tiny wdbc grid has run once."""
     base = tmp_path_factory.mktemp("reruns")
     repo = _copy_repo(base / "repo")
@@ -230,7 +207,7 @@ def test_every_rule_has_a_code_family():
 # --- 4: data identity is the checksum ---------------------------------------------------
 
 
-def test_moving_the_census_file_reruns_nothing(tmp_path, census_path):
+def test_moving_the_census_file_reruns_nothing(tmp_path, census_path, run_workflow):
     repo = REPO
     work = tmp_path / "work"
     ds = {

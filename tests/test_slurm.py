@@ -19,9 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO, run_snakemake, tiny_config
-
-pytestmark = pytest.mark.slow
+from conftest import REPO, tiny_config
 
 GPU_RULE = "synthesize_mostlyai"
 GPU_TYPE = "testgpu"  # the fake GPU's type in tools/install_slurm.sh
@@ -64,8 +62,8 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _snakemake_slurm(workdir: Path, config: dict, *args: str, check: bool = True):
-    return run_snakemake(
+def _snakemake_slurm(run_workflow, workdir: Path, config: dict, *args: str, check: bool = True):
+    return run_workflow(
         workdir,
         config,
         "--executor",
@@ -115,7 +113,7 @@ def _metrics(workdir: Path, gen: str, setting: str) -> dict:
     return json.loads((workdir / f"results/wdbc/{gen}/{setting}/metrics.json").read_text())
 
 
-def test_grid_on_slurm(slurm_cluster, tmp_path: Path):
+def test_grid_on_slurm(slurm_cluster, tmp_path: Path, run_workflow):
     config = tiny_config(
         wdbc={
             "source": {"kind": "wdbc"},
@@ -133,7 +131,9 @@ def test_grid_on_slurm(slurm_cluster, tmp_path: Path):
     t0 = time.monotonic()
     # Baseline jobs are grouped two per SLURM job, as audit shadow models are
     # by the profile's group-components.
-    proc = _snakemake_slurm(tmp_path, config, "--groups", "synthesize_baseline=synth", "--group-components", "synth=2")
+    proc = _snakemake_slurm(
+        run_workflow, tmp_path, config, "--groups", "synthesize_baseline=synth", "--group-components", "synth=2"
+    )
     first_s = time.monotonic() - t0
     log = proc.stderr
     subs = _submissions(log)
@@ -196,7 +196,7 @@ def test_grid_on_slurm(slurm_cluster, tmp_path: Path):
     # summary, the report) are submitted again.
     config["datasets"]["wdbc"]["generators"]["marginals"]["default"] = {"sample_size": 100}
     t1 = time.monotonic()
-    proc = _snakemake_slurm(tmp_path, config)
+    proc = _snakemake_slurm(run_workflow, tmp_path, config)
     rerun_s = time.monotonic() - t1
     subs2 = _submissions(proc.stderr)
     assert sorted((s["name"], s["wildcards"]) for s in subs2) == [
@@ -215,7 +215,7 @@ def test_grid_on_slurm(slurm_cluster, tmp_path: Path):
     st = schema.stat()
     schema.write_text("{not json")
     os.utime(schema, ns=(st.st_atime_ns, st.st_mtime_ns))
-    proc = _snakemake_slurm(tmp_path, config, "--forcerun", GPU_RULE, check=False)
+    proc = _snakemake_slurm(run_workflow, tmp_path, config, "--forcerun", GPU_RULE, check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     (failed,) = _submissions(proc.stderr)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from conftest import CONFIGS, REPO, load_test_config, run_snakemake, tiny_config
+from conftest import CONFIGS, REPO, load_test_config, tiny_config
+from conftest import planned as _planned
 
 # tests/configs/tiny.yaml: WDBC with copy and marginals, audit/QA/EDA off.
 WDBC = load_test_config("tiny")["datasets"]["wdbc"]
@@ -28,107 +27,59 @@ def _census(census_path: Path, **extra) -> dict:
     }
 
 
-def _planned(proc: subprocess.CompletedProcess[str]) -> dict[str, int]:
-    """Job counts from the 'Job stats' table of a dry run."""
-    lines = proc.stdout.splitlines()
-    start = lines.index("Job stats:") + 3
-    counts = {}
-    for line in lines[start:]:
-        parts = line.split()
-        if len(parts) != 2 or parts[0] == "total":
-            break
-        counts[parts[0]] = int(parts[1])
-    return counts
-
-
-# --- bad configuration: rejected before any job runs --------------------------------
-
-
-@pytest.mark.parametrize(
-    ("mutate", "message"),
-    [
-        (lambda c: c.update(bogus=1), "bogus: Additional properties are not allowed ('bogus' was unexpected)"),
-        (lambda c: c.update(seed="x"), "'x' is not of type 'integer'"),
-        (lambda c: c["datasets"]["wdbc"].update(split={"holdout_fraction": 2}), "holdout_fraction"),
-        (
-            lambda c: c["datasets"]["wdbc"]["generators"].update(nope={"a": {}}),
-            "datasets.wdbc.generators.nope: unknown generator 'nope'",
-        ),
-        (
-            lambda c: c["datasets"]["wdbc"]["generators"]["copy"].update(x={"typo_key": 1}),
-            "datasets.wdbc.generators.copy.x.typo_key: Additional properties are not allowed ('typo_key' was unexpected)",
-        ),
-        (
-            lambda c: c["datasets"]["wdbc"]["generators"]["marginals"].update(x={"sample_size": "ten"}),
-            "datasets.wdbc.generators.marginals.x.sample_size: 'ten' is not of type 'integer', 'null'",
-        ),
-    ],
-)
-def test_bad_config_is_rejected_naming_the_key(tmp_path, mutate, message):
-    cfg = load_test_config("tiny")
-    mutate(cfg)
-    proc = run_snakemake(tmp_path, cfg, "-n", check=False)
-    assert proc.returncode != 0
-    assert message in proc.stderr + proc.stdout
-    assert not (tmp_path / "results").exists()
+# --- the test grids plan ---------------------------------------------------------------
+# (Bad configurations: tests/test_bad_inputs.py checks them in-process, and once through Snakemake.)
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in CONFIGS.glob("*.yaml")))
-def test_test_configs_plan(tmp_path, name):
+def test_test_configs_plan(tmp_path, name, run_workflow):
     """Every tests/configs/*.yaml is a grid a user can run: it plans (snakemake -n) as it is."""
-    proc = run_snakemake(tmp_path, load_test_config(name), "-n")
+    proc = run_workflow(tmp_path, load_test_config(name), "-n")
     planned = _planned(proc)
     assert planned["summary"] == 1 and planned["report"] == 1, planned
-
-
-def test_lint_is_clean():
-    proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, capture_output=True, text=True, timeout=120
-    )
-    assert "Congratulations, your workflow is in a good condition!" in proc.stdout + proc.stderr
 
 
 # --- bad data: the job fails with a one-line cause, nothing written ---------------------
 
 
-def test_missing_dataset_path_fails_job_with_cause(tmp_path):
+def test_missing_dataset_path_fails_job_with_cause(tmp_path, run_workflow):
     cfg = tiny_config(wdbc={**WDBC, "source": {"kind": "wdbc", "path": str(tmp_path / "missing.csv")}})
-    proc = run_snakemake(tmp_path, cfg, check=False)
+    proc = run_workflow(tmp_path, cfg, check=False)
     assert proc.returncode != 0
     log = (tmp_path / "results/logs/fetch_data/wdbc.log").read_text().strip().splitlines()
     assert log[-1] == f"ERROR: datasets.wdbc.source.path: file not found: {tmp_path / 'missing.csv'}"
     assert not (tmp_path / "results/wdbc/data/raw.parquet").exists()
 
 
-def test_csv_with_wrong_columns_fails_job(tmp_path):
+def test_csv_with_wrong_columns_fails_job(tmp_path, run_workflow):
     from sklearn.datasets import load_breast_cancer
 
     csv = tmp_path / "wdbc.csv"
     load_breast_cancer(as_frame=True).frame.rename(columns={"target": "diagnosis"}).to_csv(csv, index=False)
     cfg = tiny_config(wdbc={**WDBC, "source": {"kind": "wdbc", "path": str(csv)}})
-    proc = run_snakemake(tmp_path, cfg, check=False)
+    proc = run_workflow(tmp_path, cfg, check=False)
     assert proc.returncode != 0
     last = (tmp_path / "results/logs/fetch_data/wdbc.log").read_text().strip().splitlines()[-1]
     assert last.startswith("ERROR: columns of") and "(missing: target; unexpected: diagnosis)" in last
     assert not list((tmp_path / "results/wdbc/data").glob("*.parquet"))
 
 
-def test_checksum_mismatch_fails_job_and_writes_nothing(tmp_path, census_path):
+def test_checksum_mismatch_fails_job_and_writes_nothing(tmp_path, census_path, run_workflow):
     cfg = tiny_config(census=_census(census_path))
     cfg["datasets"]["census"]["source"]["sha256"] = "0" * 64
-    proc = run_snakemake(tmp_path, cfg, check=False)
+    proc = run_workflow(tmp_path, cfg, check=False)
     assert proc.returncode != 0
     last = (tmp_path / "results/logs/fetch_data/census.log").read_text().strip().splitlines()[-1]
     assert last.startswith("ERROR: checksum mismatch for census")
     assert not list((tmp_path / "results/census/data").glob("*.parquet*"))
 
 
-def test_failing_generator_fails_only_its_job_and_rerun_resumes(tmp_path):
+def test_failing_generator_fails_only_its_job_and_rerun_resumes(tmp_path, run_workflow):
     env_plugins = str(Path(__file__).parent / "plugins")
     cfg = tiny_config(wdbc={**WDBC, "generators": {**WDBC["generators"], "explode": {"bad": {"message": "kaput"}}}})
     os.environ["PRIVSYNTH_PLUGINS"] = env_plugins
     try:
-        proc = run_snakemake(tmp_path, cfg, check=False)
+        proc = run_workflow(tmp_path, cfg, check=False)
         assert proc.returncode != 0
         log = (tmp_path / "results/logs/synthesize/wdbc/explode/bad.log").read_text().strip().splitlines()
         assert log[-1] == "ERROR: explode: kaput"
@@ -141,7 +92,7 @@ def test_failing_generator_fails_only_its_job_and_rerun_resumes(tmp_path):
             assert (tmp_path / f"results/wdbc/{gen}/default/synthetic.parquet").exists()
         # Fix the config: the rerun only does what is left.
         cfg["datasets"]["wdbc"]["generators"].pop("explode")
-        proc = run_snakemake(tmp_path, cfg, "-n")
+        proc = run_workflow(tmp_path, cfg, "-n")
         assert _planned(proc) == {"summary": 1, "report_plots": 1, "report": 1, "all": 1}
     finally:
         os.environ.pop("PRIVSYNTH_PLUGINS", None)
@@ -150,8 +101,7 @@ def test_failing_generator_fails_only_its_job_and_rerun_resumes(tmp_path):
 # --- a whole run, and partial reruns -------------------------------------------------------
 
 
-@pytest.mark.slow
-def test_run_rerun_only_what_changed(tmp_path, census_path):
+def test_run_rerun_only_what_changed(tmp_path, census_path, run_workflow):
     cfg = tiny_config(wdbc=json.loads(json.dumps(WDBC)), census=_census(census_path))
     cfg["qa"] = {
         "enabled": True,
@@ -159,7 +109,7 @@ def test_run_rerun_only_what_changed(tmp_path, census_path):
         "max_sample_size_embeddings": 60,
         "max_trivariates": 20,
     }
-    run_snakemake(tmp_path, cfg)
+    run_workflow(tmp_path, cfg)
     res = tmp_path / "results"
     summary = pd.read_csv(res / "summary.csv")
     assert len(summary) == 5
@@ -176,11 +126,11 @@ def test_run_rerun_only_what_changed(tmp_path, census_path):
             assert json.loads((res / ds / cell / "metrics.json").read_text())["seed"] == 0
 
     # Nothing changed: nothing to do.
-    assert "Nothing to be done" in run_snakemake(tmp_path, cfg, "-n").stdout
+    assert "Nothing to be done" in run_workflow(tmp_path, cfg, "-n").stdout
 
     # One setting of one generator changed: only its jobs and the summary rerun.
     cfg["datasets"]["census"]["generators"]["marginals"]["small"]["sample_size"] = 300
-    planned = _planned(run_snakemake(tmp_path, cfg, "-n"))
+    planned = _planned(run_workflow(tmp_path, cfg, "-n"))
     assert planned == {
         "synthesize_baseline": 1,
         "fidelity_qa": 1,
@@ -195,7 +145,7 @@ def test_run_rerun_only_what_changed(tmp_path, census_path):
     # The split seed changed: everything downstream of data prep for that dataset reruns.
     cfg["datasets"]["census"]["generators"]["marginals"]["small"]["sample_size"] = 200
     cfg["datasets"]["census"]["split"] = {"seed": 7}
-    planned = _planned(run_snakemake(tmp_path, cfg, "-n"))
+    planned = _planned(run_workflow(tmp_path, cfg, "-n"))
     assert planned == {
         "prepare_data": 1,
         "synthesize_baseline": 3,
@@ -210,9 +160,11 @@ def test_run_rerun_only_what_changed(tmp_path, census_path):
     }, planned
 
 
-def test_default_config_plans_the_full_grid(tmp_path, census_path):
+def test_default_config_plans_the_full_grid(tmp_path, census_path, run_workflow):
     env_cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
     assert set(env_cfg["datasets"]) == {"census", "wdbc"}
-    proc = run_snakemake(tmp_path, None, "-n")
+    # With --config alone (no file) the default grid is still planned (test_bad_inputs.py, item 9):
+    # one dry run of the full grid checks both.
+    proc = run_workflow(tmp_path, None, "--config", "seed=3", "-n")
     planned = _planned(proc)
     assert planned["fetch_data"] == 2 and planned["summary"] == 1
