@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, load_test_config, run_snakemake
+from conftest import REPO, load_test_config
 from snakemake.utils import validate
 
 from privsynth import train_sizes
@@ -127,20 +127,20 @@ def test_report_table_and_plot(tmp_path):
     report_sizes.make_plot(df.iloc[2:], axis, tmp_path / "empty.svg")  # no cell of the axis: a placeholder
 
 
-def test_plans_data_size_yaml(tmp_path, census_path, monkeypatch):
+def test_plans_data_size_yaml(tmp_path, census_path, monkeypatch, run_workflow):
     monkeypatch.setenv("PRIVSYNTH_CENSUS", str(census_path))
-    proc = run_snakemake(tmp_path, _data_size(), "-n", "--quiet", "rules")
+    proc = run_workflow(tmp_path, _data_size(), "-n", "--quiet", "rules")
     jobs = dict(ln.split()[:2] for ln in proc.stdout.splitlines() if ln.strip() and ln.split()[-1].isdigit())
     assert jobs["synthesize_mostlyai"] == "5" and jobs["report_train_sizes"] == "1"
 
 
-def test_tiny_axis_runs_end_to_end(tmp_path):
+def test_tiny_axis_runs_end_to_end(tmp_path, run_workflow):
     cfg = load_test_config("tiny")
     d = cfg["datasets"]["wdbc"]
     d["generators"] = {"copula": {"default": {"sample_size": 200}}}
     d["train_sizes"] = {"generator": "copula", "setting": "default", "sizes": [60, None]}
     d["audit"] = {"enabled": False, "one_run": {"enabled": True, "m": 20, "outliers": 2}}
-    run_snakemake(tmp_path, cfg)
+    run_workflow(tmp_path, cfg)
     t = pd.read_csv(tmp_path / "results" / "wdbc" / "train_sizes.csv")
     assert list(t["setting"]) == ["default.n60", "default.nfull"]
     rows = list(t["train_rows"])
