@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -184,6 +185,12 @@ class _Refs(ast.NodeVisitor):
     def __init__(self) -> None:
         self.chains: list[list[str]] = []
         self.strings: set[str] = set()
+        self.imports: list[ast.Import | ast.ImportFrom] = []
+
+    def visit_Import(self, node: ast.Import) -> None:
+        self.imports.append(node)
+
+    visit_ImportFrom = visit_Import  # type: ignore[assignment]
 
     def visit_Name(self, node: ast.Name) -> None:
         self.chains.append([node.id])
@@ -236,8 +243,19 @@ class Graph:
     def __init__(self, roots: dict[str, Path]) -> None:
         self.roots = dict(roots)
         self.files: dict[str, Path] = {}  # extra modules by file (plug-ins): name -> path
+        self.scripts: dict[str, list[Stmt]] = {}  # rule scripts read as modules: name -> their roots
         self._modules: dict[str, Module | None] = {}
         self._templates: dict[str, list[Path]] | None = None
+        self._references: dict[Stmt, tuple[list[Stmt], set[str], set[str]]] = {}
+        self._dumps: dict[Stmt, str] = {}
+        self._closures: dict[str, tuple[set[Stmt], set[Path]]] = {}
+
+    def fingerprint(self, stmt: Stmt) -> str:
+        """One line that changes when the statement's code does: module and a hash of ``dump`` (computed once)."""
+        if stmt not in self._dumps:
+            text = dump(self.module(stmt.module).body[stmt.index])  # type: ignore[union-attr]
+            self._dumps[stmt] = f"{stmt.module} {hashlib.sha256(text.encode()).hexdigest()}\n"
+        return self._dumps[stmt]
 
     # --- modules ---
 
@@ -340,11 +358,16 @@ class Graph:
 
     def references(self, stmt: Stmt) -> tuple[list[Stmt], set[str], set[str]]:
         """Statements and modules one statement reaches directly, and the strings it holds."""
+        if stmt not in self._references:
+            self._references[stmt] = self._find_references(stmt)
+        return self._references[stmt]
+
+    def _find_references(self, stmt: Stmt) -> tuple[list[Stmt], set[str], set[str]]:
         m = self.module(stmt.module)
         assert m is not None
         node = m.body[stmt.index]
         r = _refs(node)
-        local = {k: v for imp in _imports_in(node) for k, v in _bindings(m, imp)}  # imports inside functions
+        local = {k: v for imp in r.imports for k, v in _bindings(m, imp)}  # imports inside functions
         out: list[Stmt] = []
         for chain in r.chains:
             head, rest = chain[0], chain[1:]
@@ -374,8 +397,12 @@ class Graph:
                 p = dep.split(".")
                 todo.extend(".".join(p[:k]) for k in range(1, len(p) + 1))
 
-    def closure(self, roots: Iterable[Stmt]) -> tuple[set[Stmt], set[Path]]:
-        """Statements and template files ``roots`` reach."""
+    def closure(self, roots: Iterable[Stmt], key: str | None = None) -> tuple[set[Stmt], set[Path]]:
+        """Statements and template files ``roots`` reach (remembered under ``key``, if given)."""
+        if key is not None:
+            if key not in self._closures:
+                self._closures[key] = self.closure(roots)
+            return self._closures[key]
         todo = list(roots)
         seen: set[Stmt] = set()
         modules: set[str] = set()

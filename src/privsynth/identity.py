@@ -102,9 +102,8 @@ class Code:
 
     def digest(self) -> str:
         h = hashlib.sha256()
-        body = sorted((s.module, codegraph.dump(self.graph.module(s.module).body[s.index])) for s in self.statements)  # type: ignore[union-attr]
-        for module, text in body:
-            h.update(f"{module}\n{text}\n".encode())
+        for line in sorted(self.graph.fingerprint(s) for s in self.statements):
+            h.update(line.encode())
         for f in sorted(self.templates):
             h.update(f"template {f.parent.name}/{f.name}\n".encode() + f.read_bytes())
         return h.hexdigest()[:16]
@@ -116,8 +115,10 @@ class Code:
 
 def _script_roots(graph: Graph, script: Path) -> list[Stmt]:
     """The rule script as a module whose ``run(snakemake, body)`` calls are replaced by ``body``."""
-    tree = codegraph.parse(script, script.stat().st_mtime_ns)
     name = f"__script__.{script.stem}"
+    if name in graph.scripts:
+        return graph.scripts[name]
+    tree = codegraph.parse(script, script.stat().st_mtime_ns)
     graph.add_file(name, script)
     module = graph.module(name)
     assert module is not None
@@ -133,7 +134,8 @@ def _script_roots(graph: Graph, script: Path) -> list[Stmt]:
         else:
             code.append(i)
     module.code = code
-    return [Stmt(name, i) for i in code]
+    graph.scripts[name] = [Stmt(name, i) for i in code]
+    return graph.scripts[name]
 
 
 def _generator_roots(graph: Graph, generator: str) -> list[Stmt]:
@@ -150,20 +152,36 @@ def _generator_roots(graph: Graph, generator: str) -> list[Stmt]:
     return graph.roots_of(module, [attr.split(".")[0]])
 
 
-def code_of_job(script: str | Path, generator: str | None = None, src: Path | None = None) -> Code:
-    """What the jobs of the rule with ``script`` run (for ``generator``), read from the code now."""
-    graph = Graph({PACKAGE: src or SRC})
-    statements, templates = graph.closure(_script_roots(graph, Path(script)))
+def graph(src: Path | None = None) -> Graph:
+    """A code graph of privsynth (or of a copy of it, ``src``); it reads each file once."""
+    return Graph({PACKAGE: src or SRC})
+
+
+def code_of_job(
+    script: str | Path, generator: str | None = None, src: Path | None = None, graph: Graph | None = None
+) -> Code:
+    """What the jobs of the rule with ``script`` run (for ``generator``), read from the code now.
+
+    ``graph``: one to share between calls (files edited after it read them are not re-read).
+    """
+    graph = graph or Graph({PACKAGE: src or SRC})
+    script = Path(script)
+    statements, templates = graph.closure(_script_roots(graph, script), key=f"script {script}")
     loader = set(graph.roots_of(*LOADER[:1], LOADER[1:]))
     if generator is not None and loader & statements:
-        more, more_templates = graph.closure(_generator_roots(graph, generator))
+        more, more_templates = graph.closure(_generator_roots(graph, generator), key=f"generator {generator}")
         statements, templates = statements | more, templates | more_templates
     return Code(frozenset(statements), frozenset(templates), generator, graph)
 
 
+_GRAPH: list[Graph] = []  # one per workflow start: every file is read once
+
+
 @functools.cache
 def _cached_digest(script: str, generator: str | None) -> str:
-    return f"privsynth code {code_of_job(script, generator).digest()}"
+    if not _GRAPH:
+        _GRAPH.append(graph())
+    return f"privsynth code {code_of_job(script, generator, graph=_GRAPH[0]).digest()}"
 
 
 def code_param(script: str | Path, enabled: bool = True) -> Callable[[Any], str | None]:
