@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from test_reruns import _copy_repo, _run
 from test_workflow import _planned
 
 from privsynth import identity
-from privsynth.codegraph import Stmt
+from privsynth.codefile import Stmt
 
 PLUGINS = REPO / "tests" / "plugins"
 SCRIPTS = REPO / "workflow" / "scripts"
@@ -198,7 +197,6 @@ def test_the_tracer_records_and_the_check_catches_an_escape(tmp_path, monkeypatc
     record["script"] = "/x/.snakemake/scripts/tmpabc.fetch_data.py"
     found = escapes(record, Path(identity.SRC))
     assert found and all("privsynth.identity" in e for e in found), found
-    del os.environ[trace.ENV]
 
 
 # --- the same at digest level, without a run (fast) ------------------------------------------

@@ -108,10 +108,6 @@ class Code:
             h.update(f"template {f.parent.name}/{f.name}\n".encode() + f.read_bytes())
         return h.hexdigest()[:16]
 
-    def functions(self) -> set[tuple[str, int]]:
-        """(module, top-level statement index) of every statement: what the tracer test compares."""
-        return {(s.module, s.index) for s in self.statements}
-
 
 def _script_roots(graph: Graph, script: Path) -> list[Stmt]:
     """The rule script as a module whose ``run(snakemake, body)`` calls are replaced by ``body``."""
