@@ -142,8 +142,8 @@ def _generator_roots(graph: Graph, generator: str) -> list[Stmt]:
     if file is not None:
         graph.add_file(module, file)
     elif top not in graph.roots:  # an installed package: its directory, found without importing it
-        path = generators.code_path(generator)
-        depth = module.count(".") + (0 if path.is_dir() else 1)
+        path = generators.code_path(generator)  # <top>/.../<last>.py or <top>/.../<last>/
+        depth = module.count(".")
         graph.roots[top] = path.parents[depth - 1] if depth else path
     return graph.roots_of(module, [attr.split(".")[0]])
 
@@ -203,15 +203,19 @@ def code_param(script: str | Path, enabled: bool = True) -> Callable[[Any], str 
 def finalize_params(workflow: Any) -> None:
     """Make every rule's params canonical; check that every rule with a script lists its ``code`` param.
 
-    Called once at the end of the Snakefile, after every rule is defined.  The param
-    items are replaced in place (Snakemake evaluates a job's params from the items,
-    the names map to positions); nothing else of the rule is touched.
+    Called once at the end of the Snakefile, after every rule is defined.  Each param
+    is replaced by its canonical form, as a list item and as the named attribute
+    (``params.keys()``) Snakemake reads it through; nothing else of the rule is touched.
     """
     missing = []
     for rule in workflow.rules:
         params = rule.params
+        done: dict[int, Any] = {}
         for i, item in enumerate(params):
-            params[i] = _canonical_callable(item) if callable(item) else canonical(item)
+            params[i] = done[id(item)] = _canonical_callable(item) if callable(item) else canonical(item)
+        for name in list(params.keys()):  # Snakemake reads a named param through its attribute
+            value = getattr(params, name)
+            setattr(params, name, done.get(id(value)) or (_canonical_callable(value) if callable(value) else value))
         script = _script_path(rule)
         if script is not None and not any(_code_of(p) == script for p in params):
             missing.append(f"{rule.name} (add code=code_of({Path(script).stem!r}) to its params)")
