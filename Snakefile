@@ -75,6 +75,10 @@ onsuccess:
     partial_results.remove_superseded(paths.RESULTS)
 
 
-# Last, after every rule exists: canonical params and each rule's code identity
-# (privsynth.identity; docs/failures.md, "What reruns and why").
-finalize_params(workflow, config)
+# Last, after every rule exists: canonical params, and a check that every rule
+# lists its code identity, code=code_of("<script>") (privsynth.identity;
+# docs/failures.md, "Reruns: what runs again, and why").
+try:
+    identity.finalize_params(workflow)
+except ValueError as exc:
+    raise WorkflowError(str(exc)) from None

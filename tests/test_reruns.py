@@ -1,7 +1,8 @@
 """What reruns and why: params that mean the same, data that moved, code that changed.
 
 Each case runs a tiny grid once, changes one thing and counts the jobs a dry run
-plans (docs/failures.md, "What reruns and why").
+plans (docs/failures.md, "Reruns: what runs again, and why"); the code identity's
+own tests are in tests/test_code_identity.py.
 """
 
 from __future__ import annotations
@@ -114,6 +115,8 @@ def test_canonical_params_sort_nested_blocks_and_normalise_numbers():
 
 
 def test_changed_library_code_reruns_exactly_its_jobs(done_run):
+    from test_code_identity import edit_function
+
     repo, work = done_run
     cfg = _wdbc_config()
     marginals = repo / "src/privsynth/generators/marginals.py"
@@ -124,7 +127,8 @@ def test_changed_library_code_reruns_exactly_its_jobs(done_run):
         marginals.write_text(original[marginals].replace('"""', '"""Reworded. ', 1) + "\n# a comment\n")
         assert NOTHING in _run(repo, work, cfg, "-n").stdout
         # A real change in one generator: that generator's cells and what reads them.
-        marginals.write_text(original[marginals] + "\n_CHANGED = True\n")
+        marginals.write_text(original[marginals])
+        edit_function(marginals, "MarginalsGenerator.fit")
         assert _planned(_run(repo, work, cfg, "-n")) == {
             "synthesize_baseline": 1,
             "fidelity_pairs": 1,
@@ -136,7 +140,7 @@ def test_changed_library_code_reruns_exactly_its_jobs(done_run):
         }
         marginals.write_text(original[marginals])
         # The ML-utility code: every utility job, no synthesis.
-        utility.write_text(original[utility] + "\n_CHANGED = True\n")
+        edit_function(utility, "evaluate")
         assert _planned(_run(repo, work, cfg, "-n")) == {
             "utility_baseline": 1,
             "utility": 2,
@@ -151,57 +155,14 @@ def test_changed_library_code_reruns_exactly_its_jobs(done_run):
     assert NOTHING in _run(repo, work, cfg, "-n").stdout
 
 
-WC = {"dataset": "census", "generator": "marginals", "setting": "default"}
-
-
-@pytest.fixture
-def code_copy(tmp_path, monkeypatch):
-    """A copy of src/privsynth that privsynth.identity reads, and every rule's code identity before a change."""
-    from privsynth import identity
-
-    src = tmp_path / "privsynth"
-    shutil.copytree(identity.SRC, src, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(identity, "SRC", src)
-    rules = sorted(identity.FAMILIES)
-    return identity, src, rules, {r: identity.code_identity(r, WC) for r in rules}
-
-
-def test_code_identity_separates_rule_families(code_copy):
-    """A fixed attack reruns audit_attack, not synthesis or the shadow fits."""
-    identity, src, rules, before = code_copy
-    attack = src / "audit/attacks/density.py"  # one attack of the attacks package
-    attack.write_text(attack.read_text() + "\n_FIXED = 1\n")
-    after = {r: identity.code_identity(r, WC) for r in rules}
-    assert [r for r in rules if before[r] != after[r]] == ["audit_attack"]
-    # privsynth.synthesize is part of every synthesis identity (the one-run audit's own
-    # fit included), jobs/summary.py only of the summary's.
-    synth = src / "synthesize.py"
-    synth.write_text(synth.read_text().replace('"rows": len(syn),', '"rows": int(len(syn)),'))
-    changed = sorted(r for r in rules if identity.code_identity(r, WC) != after[r])
-    assert changed == sorted([r for r in rules if r.startswith("synthesize_")] + ["audit_one_run_fit"])
-
-
-def test_a_changed_page_template_reruns_the_pages_that_use_it(code_copy):
-    """Templates are code too: editing the report's template reruns the report rules only."""
-    identity, src, rules, before = code_copy
-    page = src / "report/templates/index.html.j2"
-    page.write_text(page.read_text() + "\n{# changed #}\n")
-    assert [r for r in rules if identity.code_identity(r, WC) != before[r]] == ["report", "report_plots"]
-
-
-def test_every_rule_has_a_code_family():
-    """New rules should name what they run in privsynth.identity.FAMILIES."""
-    from privsynth.identity import FAMILIES
-
-    rules_dir = REPO / "workflow/rules"
-    names = set()
-    for smk in rules_dir.rglob("*.smk"):
-        for line in smk.read_text().splitlines():
-            s = line.strip()
-            if s.startswith("rule ") and s.endswith(":"):
-                names.add(s[len("rule ") : -1].strip())
-    names.discard("all")
-    assert names - set(FAMILIES) == set()
+def test_a_rule_without_its_code_param_stops_the_workflow(tmp_path):
+    """Every rule with a script lists code=code_of(<script>): the workflow says which one does not."""
+    repo = _copy_repo(tmp_path / "repo")
+    smk = repo / "workflow/rules/summary.smk"
+    smk.write_text(smk.read_text().replace('    params:\n        code=code_of("summary"),\n', ""))
+    proc = _run(repo, tmp_path / "work", _wdbc_config(), "-n", check=False)
+    assert proc.returncode != 0
+    assert "rules without their code identity param: summary (add code=code_of('summary')" in proc.stdout + proc.stderr
 
 
 # --- 4: data identity is the checksum ---------------------------------------------------

@@ -2,19 +2,32 @@
 
 Snakemake (9.x) reruns a job when the set of ``repr()`` strings of its params
 differs from the one recorded in ``.snakemake/metadata`` for its outputs.  Two
-things follow, and this module handles both for every rule at once
-(``finalize_params``, called at the end of the Snakefile):
+things follow:
 
-- **Canonical params.**  ``repr`` of a dict keeps insertion order and ``repr(1)``
-  is not ``repr(1.0)``, so a config re-dumped with other key order, or ``1.0``
-  written for ``1``, would rerun jobs.  ``canonical`` sorts mapping keys
-  recursively, turns sets into sorted lists and integral floats into ints.
-- **Code identity.**  Snakemake watches a rule's script, not the library code the
-  script calls.  Each rule gets one more param, ``code``: a digest of the
-  privsynth code its jobs run (``FAMILIES``), so changing that code reruns
-  exactly those jobs.  Digests are over the syntax tree without docstrings, so
-  comments, docstrings and formatting do not count.  ``code_identity: false`` in
-  the config leaves the param out (see docs/failures.md, "What reruns and why").
+- **Canonical params** (``finalize_params``, called at the end of the Snakefile).
+  ``repr`` of a dict keeps insertion order and ``repr(1)`` is not ``repr(1.0)``,
+  so a config re-dumped with other key order, or ``1.0`` written for ``1``, would
+  rerun jobs.  ``canonical`` sorts mapping keys recursively, turns sets into
+  sorted lists and integral floats into ints.
+- **Code identity** (``code_param``: the ``code=code_of("<script>")`` param every
+  rule lists).  Snakemake watches a rule's script, not the library code the
+  script calls.  The ``code`` param is a digest of the privsynth code the rule's
+  jobs run, *derived from the code*: the job function the rule's script hands to
+  ``privsynth.jobs.run``, and everything it reaches (``privsynth.codegraph``:
+  functions, classes, module-level code, page templates), plus the generator's
+  own code (found through its entry point) for a ``{generator}`` job that loads
+  it.  Nothing is listed by hand, so a new module, rule or generator is covered
+  without edits.  Digests are over the syntax tree without docstrings, so
+  comments, docstrings and formatting do not count.  Computed once per script
+  and generator per workflow start.  The runner (``jobs.run``: logging, the
+  ERROR line, timeouts, scratch space) is left out by design: it decides how a
+  job is run and reported, not what its outputs hold.  ``code_identity: false``
+  in the config makes the param ``None`` (docs/failures.md, "Reruns: what runs
+  again, and why").
+
+tests/test_code_identity.py runs jobs under a tracer and checks that every
+privsynth function a job executed (and every template it opened) is inside
+its digest.
 """
 
 from __future__ import annotations
@@ -23,161 +36,18 @@ import ast
 import functools
 import hashlib
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import codegraph
+from .codegraph import Graph, Stmt
+
 SRC = Path(__file__).resolve().parent
-TEMPLATE_SUFFIXES = {".j2", ".css", ".js"}
-
-# What the jobs of each rule run, as privsynth modules (paths below src/privsynth,
-# without .py; a package means all its modules), optionally narrowed to
-# ``module:function`` (that function plus whatever top-level code of the same
-# module it refers to, transitively).
-# ``{generator}`` is the module of the job's generator (built in or plug-in).
-# Plumbing that does not change results (io, errors, slurm, jobs.run, the
-# generator registry) is deliberately in no family.  The adapters (``jobs/<stage>``)
-# are listed with the plain functions they call (``module:function``).
-# The prepared split and schema as the synthesis and audit-fit jobs read them.
-_READ = ["datasets:load_split", "datasets:load_schema"]
-_SYNTH = [
-    "synthesize",
-    "train_sizes:subsample",
-    "contract",
-    "accounting",  # the DP claim's check, written into metrics.json beside the claim
-    *_READ,
-    "jobs/synthesize:synthesize_job",
-    "schema",
-    "generators/base",
-    "{generator}",
-]
-FAMILIES: dict[str, list[str]] = {
-    "fetch_data": ["jobs/data:fetch_job", "datasets:fetch", "datachecks"],
-    "prepare_data": ["jobs/data:prepare_job", "datasets:prepare", "datachecks", "utility:check_target", "schema"],
-    "synthesize_baseline": _SYNTH,
-    "synthesize_negative_control": _SYNTH,
-    "synthesize_great": _SYNTH,
-    "synthesize_openai": _SYNTH,
-    "synthesize_plugin": _SYNTH,
-    "synthesize_external": _SYNTH,
-    "synthesize_mst": _SYNTH,
-    "synthesize_copula": _SYNTH,
-    "synthesize_mostlyai": [
-        "jobs/mostlyai:synthesize_job",
-        "jobs/synthesize:synthesize_cell",
-        "synthesize",
-        "train_sizes:subsample",
-        "contract",
-        *_READ,
-        "schema",
-        "generators/base",
-        "{generator}",
-        "accounting",
-    ],
-    "mostlyai_comparison": [
-        "jobs/mostlyai:comparison_job",
-        "generators/mostlyai/comparison",
-        "generators/mostlyai/progress:undertraining",
-        "generators/mostlyai/progress:finite",
-    ],
-    "fidelity_qa": ["jobs/fidelity:fidelity_qa_job", "datasets:load_split", "fidelity"],
-    "eda_real": ["jobs/eda:eda_job", "eda", "display"],
-    "eda_synthetic": ["jobs/eda:eda_job", "eda", "display"],
-    # eda.batch: one rule per dataset, eda_synthetic_<dataset> (eda.batch_rule_name; see code_identity)
-    "eda_synthetic_batch": ["jobs/eda:eda_batch_job", "eda", "display"],
-    "eda_compare": ["jobs/eda:compare_job", "eda", "display"],
-    "utility_baseline": ["jobs/utility:baseline_job", "utility"],
-    "utility": ["jobs/utility:cell_job", "utility", "utility_ci"],
-    "fidelity_pairs": ["jobs/pairs:pairs_job", "pairs", "eda/stats", "datasets:load_split"],
-    "audit_shadow_sets": [
-        "jobs/audit:shadow_sets_job",
-        "audit/shadow:shadow_sets",
-        "audit/threat_model",
-        "audit/encoding",
-        "schema",
-    ],
-    "audit_fit": ["jobs/audit:fit_batch_job", "audit/shadow:fit_batch", "schema", "generators/base", "{generator}"],
-    "audit_attack": [
-        "jobs/audit:attack_job",
-        "audit/shadow:attack",
-        "audit/attacks",
-        "audit/encoding",
-        "audit/knowledge",
-        "audit/report",
-        "audit/stats",
-        "audit/threat_model",
-        "schema",
-    ],
-    "audit_skipped": ["jobs/audit:skipped_job", "audit/shadow:skipped_summary"],
-    "audit_one_run_canaries": [
-        "jobs/audit_one_run:canaries_job",
-        "audit/canary:canaries",
-        "audit/one_run",
-        "audit/threat_model",
-        "audit/encoding",
-        "schema",
-    ],
-    "audit_one_run_train": [
-        "jobs/audit_one_run:train_job",
-        "audit/canary:audit_train",
-        "audit/one_run",
-        "audit/one_run_layout",
-    ],
-    "audit_one_run_fit": [
-        "jobs/audit_one_run:fit_job",
-        "jobs/synthesize:synthesize_cell",
-        "synthesize",
-        "train_sizes:subsample",
-        "contract",
-        *_READ,
-        "schema",
-        "generators/base",
-        "{generator}",
-        "accounting",
-    ],
-    "audit_one_run_attack": [
-        "jobs/audit_one_run:attack_job",
-        "audit/canary:attack",
-        "audit/one_run",
-        "audit/one_run_attacks",
-        "audit/one_run_layout",
-        "audit/one_run_verdict",
-        "audit/fdp",
-        "audit/bounds",
-        "audit/stats:auc",
-        "audit/encoding",
-        "audit/one_run_report",
-        "audit/threat_model",
-        "schema",
-    ],
-    "audit_one_run_skipped": ["jobs/audit_one_run:skipped_job", "audit/canary:skipped_summary"],
-    "audit_nobox": [
-        "jobs/nobox:nobox_job",
-        "audit/nobox",
-        "audit/bounds",
-        "audit/stats:auc",
-        "audit/one_run_attacks",
-        "audit/encoding",
-        "audit/threat_model:row_hashes",
-        "generators/external:read_rows",
-        "datasets:load_split",
-        "datasets:load_schema",
-        "schema",
-    ],
-    "audit_nobox_skipped": ["jobs/nobox:skipped_job", "audit/nobox:skipped_summary"],
-    "summary": ["jobs/summary:summary_job", "summary", "bracket"],
-    "report_plots": ["jobs/report:plots_job", "report", "display", "audit/one_run_report", "audit/one_run_verdict"],
-    "report_train_sizes": ["jobs/report:train_sizes_job", "report/train_sizes", "train_sizes", "display"],
-    "report": [
-        "jobs/report:report_job",
-        "report",
-        "display",
-        "audit/one_run_report",
-        "audit/one_run_verdict",
-        "audit/nobox_report",
-    ],
-}
-
+PACKAGE = "privsynth"
+RUNNER = ("privsynth.jobs", "run")  # the job runner: how a job runs, not what it computes
+LOADER = ("privsynth.generators", "load")  # a job that reaches it runs its {generator}'s code
 
 # --- canonical params -----------------------------------------------------------
 
@@ -221,142 +91,140 @@ def _canonical_callable(fn: Callable[..., Any]) -> Callable[..., Any]:
 # --- code identity --------------------------------------------------------------
 
 
-def _strip_docstrings(tree: ast.AST) -> ast.AST:
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-            body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
-                if isinstance(body[0].value.value, str):
-                    node.body = body[1:] or [ast.Pass()]
-    return tree
+@dataclass(frozen=True)
+class Code:
+    """What one rule's jobs (for one generator) run: statements and template files."""
+
+    statements: frozenset[Stmt]
+    templates: frozenset[Path]
+    generator: str | None
+    graph: Graph
+
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        for line in sorted(self.graph.fingerprint(s) for s in self.statements):
+            h.update(line.encode())
+        for f in sorted(self.templates):
+            h.update(f"template {f.parent.name}/{f.name}\n".encode() + f.read_bytes())
+        return h.hexdigest()[:16]
+
+
+def _script_roots(graph: Graph, script: Path) -> list[Stmt]:
+    """The rule script as a module whose ``run(snakemake, body)`` calls are replaced by ``body``."""
+    name = f"__script__.{script.stem}"
+    if name in graph.scripts:
+        return graph.scripts[name]
+    tree = codegraph.parse(script, script.stat().st_mtime_ns)
+    graph.add_file(name, script)
+    module = graph.module(name)
+    assert module is not None
+    runner = {k for k, v in module.imports.items() if v == RUNNER}
+    code = []
+    for i in module.code:
+        node = tree.body[i]
+        call = node.value if isinstance(node, ast.Expr) else None
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in runner:
+            # the job body: what run()'s arguments but the first (the snakemake object) reach
+            module.body.append(ast.Expr(ast.Tuple(elts=call.args[1:], ctx=ast.Load())))
+            code.append(len(module.body) - 1)
+        else:
+            code.append(i)
+    module.code = code
+    graph.scripts[name] = [Stmt(name, i) for i in code]
+    return graph.scripts[name]
+
+
+def _generator_roots(graph: Graph, generator: str) -> list[Stmt]:
+    from . import generators  # the registry, read lazily (it lists plug-in directories)
+
+    module, attr, file = generators.code_entry(generator)
+    top = module.split(".")[0]
+    if file is not None:
+        graph.add_file(module, file)
+    elif top not in graph.roots:  # an installed package: its directory, found without importing it
+        path = generators.code_path(generator)  # <top>/.../<last>.py or <top>/.../<last>/
+        depth = module.count(".")
+        graph.roots[top] = path.parents[depth - 1] if depth else path
+    return graph.roots_of(module, [attr.split(".")[0]])
+
+
+def graph(src: Path | None = None) -> Graph:
+    """A code graph of privsynth (or of a copy of it, ``src``); it reads each file once."""
+    return Graph({PACKAGE: src or SRC})
+
+
+def code_of_job(
+    script: str | Path, generator: str | None = None, src: Path | None = None, graph: Graph | None = None
+) -> Code:
+    """What the jobs of the rule with ``script`` run (for ``generator``), read from the code now.
+
+    ``graph``: one to share between calls (files edited after it read them are not re-read).
+    """
+    graph = graph or Graph({PACKAGE: src or SRC})
+    script = Path(script)
+    statements, templates = graph.closure(_script_roots(graph, script), key=f"script {script}")
+    loader = set(graph.roots_of(*LOADER[:1], LOADER[1:]))
+    if generator is not None and loader & statements:
+        more, more_templates = graph.closure(_generator_roots(graph, generator), key=f"generator {generator}")
+        statements, templates = statements | more, templates | more_templates
+    return Code(frozenset(statements), frozenset(templates), generator, graph)
+
+
+_GRAPH: list[Graph] = []  # one per workflow start: every file is read once
 
 
 @functools.cache
-def _parsed(path: Path, mtime_ns: int) -> ast.Module:
-    return _strip_docstrings(ast.parse(path.read_text(), filename=str(path)))  # type: ignore[return-value]
+def _cached_digest(script: str, generator: str | None) -> str:
+    if not _GRAPH:
+        _GRAPH.append(graph())
+    return f"privsynth code {code_of_job(script, generator, graph=_GRAPH[0]).digest()}"
 
 
-def _tree(path: Path) -> ast.Module:
-    return _parsed(path, path.stat().st_mtime_ns)
+def code_param(script: str | Path, enabled: bool = True) -> Callable[[Any], str | None]:
+    """The ``code`` param of a rule whose script is ``script``: a function of the wildcards only.
 
+    (A param that is a function of ``input`` or ``output`` would be "derived", which
+    Snakemake leaves out of its params trigger.)
+    """
+    path = str(Path(script).resolve())
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"code_of: no rule script {path}")
 
-def _top_level(tree: ast.Module) -> dict[str, ast.stmt]:
-    defs: dict[str, ast.stmt] = {}
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            defs[node.name] = node
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for t in targets:
-                for n in ast.walk(t):
-                    if isinstance(n, ast.Name):
-                        defs[n.id] = node
-    return defs
+    def code(wildcards: Any) -> str | None:
+        return _cached_digest(path, getattr(wildcards, "generator", None)) if enabled else None
 
-
-def _closure(tree: ast.Module, name: str) -> list[ast.stmt]:
-    """Top-level definition ``name`` and the same module's definitions it uses."""
-    defs = _top_level(tree)
-    if name not in defs:
-        raise KeyError(name)
-    seen: dict[int, ast.stmt] = {}
-    todo = [name]
-    while todo:
-        node = defs.get(todo.pop())
-        if node is None or id(node) in seen:
-            continue
-        seen[id(node)] = node
-        todo.extend(n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in defs)
-    return sorted(seen.values(), key=lambda n: n.lineno)
-
-
-def module_path(module: str, generator: str | None = None) -> Path:
-    if module == "{generator}":
-        if generator is None:
-            raise ValueError("{generator} needs a generator")
-        for builtin in (SRC / "generators" / generator, SRC / "generators" / f"{generator}.py"):
-            if builtin.is_dir() or builtin.is_file():  # a package (all its modules) or a module
-                return builtin
-        from . import generators
-
-        return generators.code_path(generator)
-    package = SRC / module
-    return package if package.is_dir() else SRC / f"{module}.py"
-
-
-def digest(entries: Iterable[str], generator: str | None = None) -> str:
-    """Short digest of the code ``entries`` (see ``FAMILIES``) name."""
-    h = hashlib.sha256()
-    for entry in entries:
-        module, _, func = entry.partition(":")
-        path = module_path(module, generator)
-        if func and path.is_dir():  # a function of a package: its __init__
-            path = path / "__init__.py"
-        label = module if module != "{generator}" else f"generator {generator}"
-        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
-        for f in files:
-            tree = _tree(f)
-            nodes = _closure(tree, func) if func else tree.body
-            h.update(f"{label}/{f.relative_to(path).as_posix() if path.is_dir() else ''}:{func}\n".encode())
-            for node in nodes:
-                h.update(ast.dump(node, include_attributes=False).encode())
-        if path.is_dir():  # a package's page templates and assets shape its output too
-            for f in sorted(p for p in path.rglob("*") if p.suffix in TEMPLATE_SUFFIXES):
-                h.update(f"{label}/{f.relative_to(path).as_posix()}\n".encode() + f.read_bytes())
-    return h.hexdigest()[:16]
-
-
-@functools.cache
-def _script_modules(script: str) -> tuple[str, ...]:
-    """privsynth modules a rule script imports (besides the job runner), for rules not in FAMILIES."""
-    tree = ast.parse(Path(script).read_text())
-    found: list[str] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "privsynth":
-            base = node.module.split(".")[1:]
-            for alias in node.names:
-                parts = [*base, alias.name]
-                if (SRC.joinpath(*parts).with_suffix(".py")).is_file():
-                    found.append("/".join(parts))
-                elif base and SRC.joinpath(*base).with_suffix(".py").is_file():
-                    found.append("/".join(base))
-    return tuple(sorted(set(found) - {"jobs"}))
-
-
-def code_identity(rule: str, wildcards: Mapping[str, Any], script: str | None = None) -> str | None:
-    entries = FAMILIES.get(rule)
-    if entries is None and rule.startswith("eda_synthetic_"):  # eda.batch's per-dataset rules
-        entries = FAMILIES["eda_synthetic_batch"]
-    if entries is None:
-        entries = list(_script_modules(script)) if script else []
-    if not entries:
-        return None
-    generator = wildcards.get("generator")
-    return f"privsynth code {digest(entries, generator)}"
+    code.script = path  # type: ignore[attr-defined]
+    return code
 
 
 # --- wiring into the workflow ---------------------------------------------------
 
 
-def finalize_params(workflow: Any, config: Mapping[str, Any]) -> None:
-    """Make every rule's params canonical and add its ``code`` identity param.
+def finalize_params(workflow: Any) -> None:
+    """Make every rule's params canonical; check that every rule with a script lists its ``code`` param.
 
-    Called once at the end of the Snakefile, after every rule is defined, so
-    rules added later (new generators, new audits) are covered without edits.
+    Called once at the end of the Snakefile, after every rule is defined.  Each param
+    is replaced by its canonical form, as a list item and as the named attribute
+    (``params.keys()``) Snakemake reads it through; nothing else of the rule is touched.
     """
-    with_code = bool(config.get("code_identity", True))
+    missing = []
     for rule in workflow.rules:
         params = rule.params
+        done: dict[int, Any] = {}
         for i, item in enumerate(params):
-            params[i] = _canonical_callable(item) if callable(item) else canonical(item)
-        for name, (start, end) in list(params._names.items()):
-            params._set_name(name, start, end)
-        if not with_code or "code" in params._names:
-            continue
+            params[i] = done[id(item)] = _canonical_callable(item) if callable(item) else canonical(item)
+        for name in list(params.keys()):  # Snakemake reads a named param through its attribute
+            value = getattr(params, name)
+            setattr(params, name, done.get(id(value)) or (_canonical_callable(value) if callable(value) else value))
         script = _script_path(rule)
-        if rule.name not in FAMILIES and script is None:
-            continue
-        rule.set_params(code=_code_param(rule.name, script))
+        if script is not None and not any(_code_of(p) == script for p in params):
+            missing.append(f"{rule.name} (add code=code_of({Path(script).stem!r}) to its params)")
+    if missing:
+        raise ValueError("rules without their code identity param: " + "; ".join(missing))
+
+
+def _code_of(param: Any) -> str | None:
+    return getattr(getattr(param, "__wrapped__", param), "script", None)
 
 
 def _script_path(rule: Any) -> str | None:
@@ -366,11 +234,4 @@ def _script_path(rule: Any) -> str | None:
     p = Path(str(script))
     if not p.is_absolute():
         p = Path(rule.snakefile).parent / p
-    return str(p) if p.is_file() else None
-
-
-def _code_param(rule_name: str, script: str | None) -> Callable[[Any], str | None]:
-    def code(wildcards: Any) -> str | None:
-        return code_identity(rule_name, dict(wildcards.items()), script)
-
-    return code
+    return str(p.resolve()) if p.is_file() else None

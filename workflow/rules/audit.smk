@@ -22,6 +22,7 @@ rule audit_shadow_sets:
         "../../envs/core.yaml"
     params:
         job=lambda wc: {"dataset": wc.dataset, **AUDIT.protocol(wc.dataset).sets_slice()},
+        code=code_of("audit_shadow_sets"),
     script:
         "../scripts/audit_shadow_sets.py"
 
@@ -49,6 +50,7 @@ rule audit_fit:
         gpu=gpu_of,
     params:
         job=lambda wc: AUDIT.fit_slice(wc.dataset, wc.generator, wc.setting, int(wc.batch)),
+        code=code_of("audit_fit"),
     script:
         "../scripts/audit_fit.py"
 
@@ -79,6 +81,7 @@ rule audit_attack:
     threads: config["threads"]
     params:
         job=lambda wc: AUDIT.attack_slice(wc.dataset, wc.generator, wc.setting),
+        code=code_of("audit_attack"),
     script:
         "../scripts/audit_attack.py"
 
@@ -101,6 +104,7 @@ rule audit_skipped:
             "setting": wc.setting,
             "reason": AUDIT.skip_reason(wc.dataset, wc.generator, wc.setting),
         },
+        code=code_of("audit_skipped"),
     script:
         "../scripts/audit_skipped.py"
 

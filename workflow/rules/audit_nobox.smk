@@ -29,6 +29,7 @@ rule audit_nobox:
         "../../envs/core.yaml"
     params:
         job=lambda wc: nobox_plan.job_slice(GRID, wc.dataset, wc.generator, wc.setting),
+        code=code_of("audit_nobox"),
     script:
         "../scripts/audit_nobox.py"
 
@@ -51,6 +52,7 @@ rule audit_nobox_skipped:
             "setting": wc.setting,
             "reason": nobox_plan.REFITTED,
         },
+        code=code_of("audit_nobox_skipped"),
     script:
         "../scripts/audit_nobox_skipped.py"
 

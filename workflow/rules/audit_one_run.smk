@@ -15,6 +15,7 @@ rule audit_one_run_canaries:
         "../../envs/core.yaml"
     params:
         job=lambda wc: ONE_RUN.canary_slice(wc.dataset),
+        code=code_of("audit_one_run_canaries"),
     script:
         "../scripts/audit_one_run_canaries.py"
 
@@ -34,6 +35,7 @@ rule audit_one_run_train:
         "../../envs/core.yaml"
     params:
         job=lambda wc: ONE_RUN.train_slice(wc.dataset, wc.generator, wc.setting),
+        code=code_of("audit_one_run_train"),
     script:
         "../scripts/audit_one_run_train.py"
 
@@ -61,6 +63,7 @@ rule audit_one_run_fit:
         gpu=gpu_of,
     params:
         job=lambda wc: ONE_RUN.fit_slice(wc.dataset, wc.generator, wc.setting),
+        code=code_of("audit_one_run_fit"),
     script:
         "../scripts/audit_one_run_fit.py"
 
@@ -88,6 +91,7 @@ rule audit_one_run_attack:
         "../../envs/core.yaml"
     params:
         job=lambda wc: ONE_RUN.attack_slice(wc.dataset, wc.generator, wc.setting),
+        code=code_of("audit_one_run_attack"),
     script:
         "../scripts/audit_one_run_attack.py"
 
@@ -110,6 +114,7 @@ rule audit_one_run_skipped:
             "setting": wc.setting,
             "reason": one_run_skip_reason(wc),
         },
+        code=code_of("audit_one_run_skipped"),
     script:
         "../scripts/audit_one_run_skipped.py"
 

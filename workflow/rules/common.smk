@@ -13,7 +13,7 @@ from privsynth import config as config_checks  # noqa: E402
 from privsynth import paths  # noqa: E402
 from privsynth.config import Grid  # noqa: E402
 from privsynth.errors import ConfigError  # noqa: E402
-from privsynth.identity import finalize_params  # noqa: E402
+from privsynth import identity  # noqa: E402
 from privsynth import partial as partial_results  # noqa: E402
 from privsynth import runstate  # noqa: E402
 
@@ -28,6 +28,13 @@ except ConfigError as exc:
     raise WorkflowError(f"invalid config: {exc}") from None
 
 NAME = "[A-Za-z0-9][A-Za-z0-9_.-]*"
+
+
+def code_of(script):
+    """The `code` param for the script workflow/scripts/<script>.py (a digest of the
+    privsynth code its jobs run, derived from that code by privsynth.identity)."""
+    path = Path(workflow.basedir) / "workflow" / "scripts" / f"{script}.py"
+    return identity.code_param(path, enabled=config.get("code_identity", True))
 
 
 def synth_job(wildcards):

@@ -14,6 +14,7 @@ rule fetch_data:
         # Snakemake leaves out of its params trigger: moving the file (same sha256)
         # reruns nothing. The data's identity is in `job`.
         source=lambda wc, output: GRID.fetch_source(wc.dataset),
+        code=code_of("fetch_data"),
     script:
         "../scripts/fetch_data.py"
 
@@ -31,5 +32,6 @@ rule prepare_data:
         "../../envs/core.yaml"
     params:
         job=lambda wc: GRID.prepare_slice(wc.dataset),
+        code=code_of("prepare_data"),
     script:
         "../scripts/prepare_data.py"

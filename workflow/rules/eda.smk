@@ -18,6 +18,7 @@ rule eda_real:
     threads: 1
     params:
         eda=lambda wc: _eda.report_slice(config),
+        code=code_of("eda"),
     script:
         "../scripts/eda.py"
 
@@ -48,6 +49,7 @@ if config["eda"].get("batch", True):
             threads: 1
             params:
                 eda=lambda wc: _eda.report_slice(config, synthetic=True),
+                code=code_of("eda_batch"),
             script:
                 "../scripts/eda_batch.py"
 
@@ -73,6 +75,7 @@ else:
         threads: 1
         params:
             eda=lambda wc: _eda.report_slice(config, synthetic=True),
+            code=code_of("eda"),
         script:
             "../scripts/eda.py"
 
@@ -95,6 +98,7 @@ rule eda_compare:
     threads: 1
     params:
         links=lambda wc: _eda.compare_links(config),
+        code=code_of("eda_compare"),
     script:
         "../scripts/eda_compare.py"
 

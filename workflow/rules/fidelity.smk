@@ -22,6 +22,7 @@ rule fidelity_qa:
     threads: 1
     params:
         qa=lambda wc: GRID.qa_slice(),
+        code=code_of("fidelity_qa"),
     script:
         "../scripts/fidelity_qa.py"
 

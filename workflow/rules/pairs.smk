@@ -19,6 +19,7 @@ rule fidelity_pairs:
     threads: 1
     params:
         job=lambda wc: GRID.pairs_slice(),
+        code=code_of("fidelity_pairs"),
     script:
         "../scripts/fidelity_pairs.py"
 

@@ -46,6 +46,8 @@ rule report_plots:
         paths.log("report_plots", paths.PER_DATASET),
     conda:
         "../../envs/core.yaml"
+    params:
+        code=code_of("report_plots"),
     script:
         "../scripts/report_plots.py"
 
@@ -82,6 +84,8 @@ rule report:
         paths.log("report"),
     conda:
         "../../envs/core.yaml"
+    params:
+        code=code_of("report"),
     script:
         "../scripts/report.py"
 

@@ -10,5 +10,7 @@ rule summary:
         paths.log("summary"),
     conda:
         "../../envs/core.yaml"
+    params:
+        code=code_of("summary"),
     script:
         "../scripts/summary.py"

@@ -18,6 +18,7 @@ rule report_train_sizes:
         "../../envs/core.yaml"
     params:
         axis=lambda wc: TRAIN_SIZE_AXES[wc.dataset].slice(),
+        code=code_of("report_train_sizes"),
     script:
         "../scripts/report_train_sizes.py"
 

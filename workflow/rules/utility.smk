@@ -15,6 +15,7 @@ rule utility_baseline:
     threads: 1
     params:
         job=lambda wc: GRID.utility_slice(wc.dataset),
+        code=code_of("utility_baseline"),
     script:
         "../scripts/utility_baseline.py"
 
@@ -36,6 +37,7 @@ rule utility:
     threads: 1
     params:
         job=lambda wc: GRID.utility_slice(wc.dataset),
+        code=code_of("utility"),
     script:
         "../scripts/utility.py"
 

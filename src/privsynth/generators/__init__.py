@@ -155,6 +155,12 @@ def code_path(name: str) -> Path:
     return origin.parent if spec.submodule_search_locations is not None else origin
 
 
+def code_entry(name: str) -> tuple[str, str, Path | None]:
+    """Where generator ``name``'s class is, not imported: (module, attribute, plug-in file or None)."""
+    src = _source(name)
+    return src.module, src.attr or "GENERATOR", src.file
+
+
 def settings_schema(name: str) -> Path:
     """The JSON schema of generator ``name``'s settings (checked to exist)."""
     src = _source(name)
@@ -239,6 +245,7 @@ __all__ = [
     "available",
     "builtin",
     "check_name",
+    "code_entry",
     "code_path",
     "load",
     "read_settings_schema",

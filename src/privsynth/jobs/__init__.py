@@ -28,6 +28,7 @@ from typing import Any
 from .. import runstate, slurm
 from ..errors import PrivsynthError
 from ..limits import job_timeout
+from .trace import traced
 
 log = logging.getLogger("privsynth")
 
@@ -77,7 +78,8 @@ def run(snakemake: Any, body: Callable[[Any], None]) -> None:
         runstate.raise_on_sigterm()
         # job_timeout from the whole config (not params: a changed limit reruns nothing).
         with runstate.job_scratch(), job_timeout(getattr(snakemake, "config", None) or {}, snakemake.rule):
-            body(snakemake)
+            with traced(snakemake.rule, dict(snakemake.wildcards)):  # only with $PRIVSYNTH_TRACE (tests)
+                body(snakemake)
         log.info("job %s finished in %.1f s", snakemake.rule, time.perf_counter() - t0)
     except BaseException as exc:  # noqa: BLE001 - report every failure the same way
         if isinstance(exc, KeyboardInterrupt):

@@ -18,5 +18,6 @@ rule synthesize_baseline:
         "../../../envs/core.yaml"
     params:
         job=synth_job,
+        code=code_of("synthesize"),
     script:
         "../../scripts/synthesize.py"

@@ -20,5 +20,6 @@ rule synthesize_negative_control:
         "../../../envs/core.yaml"
     params:
         job=synth_job,
+        code=code_of("synthesize"),
     script:
         "../../scripts/synthesize.py"

@@ -19,5 +19,6 @@ rule synthesize_copula:
         "../../../envs/core.yaml"
     params:
         job=synth_job,
+        code=code_of("synthesize"),
     script:
         "../../scripts/synthesize.py"

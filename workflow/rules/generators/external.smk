@@ -22,5 +22,6 @@ rule synthesize_external:
         "../../../envs/core.yaml"
     params:
         job=synth_job,
+        code=code_of("synthesize"),
     script:
         "../../scripts/synthesize.py"

@@ -22,5 +22,6 @@ rule synthesize_great:
         gpu=gpu_of,
     params:
         job=synth_job,
+        code=code_of("synthesize"),
     script:
         "../../scripts/synthesize.py"

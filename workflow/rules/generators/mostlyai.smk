@@ -29,6 +29,7 @@ rule synthesize_mostlyai:
         gpu_model=lambda wc: (synth_job(wc)["settings"].get("gpu_model") or "") if gpu_of(wc) else "",
     params:
         job=synth_job,
+        code=code_of("synthesize_mostlyai"),
     script:
         "../../scripts/synthesize_mostlyai.py"
 
@@ -50,6 +51,8 @@ rule mostlyai_comparison:
         paths.log("mostlyai_comparison", paths.PER_DATASET),
     conda:
         "../../../envs/core.yaml"
+    params:
+        code=code_of("mostlyai_comparison"),
     script:
         "../../scripts/mostlyai_comparison.py"
 

@@ -20,5 +20,6 @@ rule synthesize_mst:
     threads: config["threads"]
     params:
         job=synth_job,
+        code=code_of("synthesize"),
     script:
         "../../scripts/synthesize.py"

@@ -24,5 +24,6 @@ rule synthesize_openai:
         openai_requests=1,
     params:
         job=synth_job,
+        code=code_of("synthesize"),
     script:
         "../../scripts/synthesize.py"

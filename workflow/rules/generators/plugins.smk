@@ -24,5 +24,6 @@ if PLUGIN_GENERATORS:
             "../../../envs/core.yaml"
         params:
             job=synth_job,
+            code=code_of("synthesize"),
         script:
             "../../scripts/synthesize.py"
