@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,7 +28,7 @@ import _checkout
 import numpy as np
 import pandas as pd
 
-from privsynth.audit import fdp, one_run, one_run_layout
+from privsynth.audit import fdp, one_run
 from privsynth.datasets import load_schema
 
 REPO = _checkout.REPO
@@ -38,22 +37,19 @@ OLD = {"guess_fractions": [0.02, 0.05, 0.1, 0.25, 0.5, 0.9], "guess_sides": ["bo
 
 def run(train, ref, schema, rr, eps: float, m: int, seed: int) -> dict:
     cap, gen = (5000, "mostlyai") if m <= 1000 else (None, None)
-    p = one_run.OneRunProtocol.from_config({"m": m, "seed": seed}, "bench")
-    can = one_run.draw_canaries(train, schema, p.canary_slice())
-    at, info = one_run_layout.audit_training_set(train, can, cap, seed, "bench", gen)
-    g = rr.RandomizedResponseCanaries()
-    with tempfile.TemporaryDirectory() as t:
-        can.to_parquet(f"{t}/c.parquet")
-        train.to_parquet(f"{t}/t.parquet")
-        g.fit(
-            at.reset_index(drop=True),
-            schema,
-            {"epsilon": eps, "canaries": f"{t}/c.parquet", "train": f"{t}/t.parquet"},
-            seed,
-        )
-    syn = g.sample(m + 500)
-    records = train.loc[can["row_id"].to_numpy(), schema.names].reset_index(drop=True)
-    scores, _ = one_run.attack_scores(records, syn, ref, schema, list(one_run.ATTACK_NAMES))
+    scores, can, p, info = rr.audit_scores(
+        train,
+        ref,
+        schema,
+        eps,
+        m=m,
+        seed=seed,
+        cap=cap,
+        generator=gen,
+        attacks=one_run.ATTACK_NAMES,
+        extra_rows=500,
+        where="bench",
+    )
     job = p.attack_slice()
     after = one_run.evaluate(scores, can, job, 0.0)
     before = one_run.evaluate(scores, can, {**job, **OLD}, 0.0)

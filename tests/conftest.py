@@ -116,6 +116,19 @@ def load_test_config(name: str) -> dict[str, Any]:
     return yaml.safe_load((CONFIGS / f"{name}.yaml").read_text(encoding="utf-8"))
 
 
+def default_plan() -> tuple[dict[str, Any], Any, Any]:
+    """config/config.yaml validated (defaults filled), its grid and its one-run audit plan."""
+    from snakemake.utils import validate
+
+    from privsynth.audit.one_run_plan import OneRunPlan
+    from privsynth.config import Grid
+
+    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))
+    validate(cfg, str(REPO / "config" / "schema.yaml"))
+    grid = Grid(cfg, validate)
+    return cfg, grid, OneRunPlan(cfg, grid)
+
+
 # --- markers from fixtures ------------------------------------------------------------
 # A test's markers follow from the fixtures it uses (directly or through other fixtures),
 # so they cannot drift from what it runs: `make test-fast` is `-m "not e2e and not heavy"`.

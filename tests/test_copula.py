@@ -96,19 +96,9 @@ def test_too_few_rows_is_a_generator_error():
 
 
 def test_default_config_runs_copula_on_both_datasets_audited_one_run():
-    from pathlib import Path
+    from conftest import default_plan
 
-    import yaml
-    from snakemake.utils import validate
-
-    from privsynth.audit.one_run_plan import OneRunPlan
-    from privsynth.config import Grid
-
-    repo = Path(__file__).resolve().parents[1]
-    cfg = yaml.safe_load((repo / "config" / "config.yaml").read_text())
-    validate(cfg, str(repo / "config" / "schema.yaml"))
-    grid = Grid(cfg, validate)
-    plan = OneRunPlan(cfg, grid)
+    _, grid, plan = default_plan()
     for ds in ("census", "wdbc"):
         cells = grid.of(generator="copula", dataset=ds)
         assert [c.setting for c in cells] == ["default"]

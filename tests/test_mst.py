@@ -159,19 +159,9 @@ def test_output_is_schema_valid_on_the_real_datasets(dataset, request, mst_engin
 
 
 def test_default_config_runs_mst_at_eps_1_and_5_with_a_separate_one_run_audit_fit():
-    from pathlib import Path
+    from conftest import default_plan
 
-    import yaml
-    from snakemake.utils import validate
-
-    from privsynth.audit.one_run_plan import OneRunPlan
-    from privsynth.config import Grid
-
-    repo = Path(__file__).resolve().parents[1]
-    cfg = yaml.safe_load((repo / "config" / "config.yaml").read_text())
-    validate(cfg, str(repo / "config" / "schema.yaml"))
-    grid = Grid(cfg, validate)
-    plan = OneRunPlan(cfg, grid)
+    _, grid, plan = default_plan()
     for ds in ("census", "wdbc"):
         cells = {c.setting: c for c in grid.of(generator="mst", dataset=ds)}
         assert sorted(cells) == ["eps1", "eps5"]

@@ -217,29 +217,13 @@ def _rr_audit(train, ref, schema, eps, m, seed, cap=5000, attacks=one_run.ATTACK
     reference, so the density attack is exercised.
     """
     import importlib.util
-    import tempfile
 
     spec = importlib.util.spec_from_file_location("rr_canary_t", PLUGINS / "rr_canary.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    cfg = {"m": m, "seed": seed, "attacks": list(attacks)}
-    p = one_run.OneRunProtocol.from_config(cfg, "t")
-    can = one_run.draw_canaries(train, schema, p.canary_slice())
-    at, _ = one_run_layout.audit_training_set(train, can, cap, seed, "t", generator)
-    gen = mod.RandomizedResponseCanaries()
-    records = train.loc[can["row_id"].to_numpy(), schema.names].reset_index(drop=True)
-    # fit() reads its two input files; give it in-memory copies through tiny parquet files.
-    with tempfile.TemporaryDirectory() as t:
-        can.to_parquet(f"{t}/c.parquet")
-        train.to_parquet(f"{t}/t.parquet")
-        gen.fit(
-            at.reset_index(drop=True),
-            schema,
-            {"epsilon": eps, "canaries": f"{t}/c.parquet", "train": f"{t}/t.parquet"},
-            seed,
-        )
-    syn = gen.sample(m + 200)
-    scores, _ = one_run.attack_scores(records, syn, ref, schema, list(attacks))
+    scores, can, p, _ = mod.audit_scores(
+        train, ref, schema, eps, m=m, seed=seed, cap=cap, generator=generator, attacks=attacks, extra_rows=200
+    )
     return one_run.evaluate(scores, can, p.attack_slice(), 0.0)
 
 

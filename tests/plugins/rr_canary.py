@@ -61,3 +61,34 @@ class RandomizedResponseCanaries(Generator):
 
 
 GENERATOR = RandomizedResponseCanaries
+
+
+def audit_scores(train, ref, schema, eps, *, m, seed, cap, generator, attacks, extra_rows, where="t"):
+    """One in-memory one-run audit of this mechanism (no workflow): the audit training set
+    at ``cap`` with ``generator``'s layout, a fit, ``m + extra_rows`` rows out, attack scores.
+
+    Returns (scores, canaries, protocol, layout info); tests/test_one_run.py and
+    benchmarks/one_run_known_eps.py evaluate them.
+    """
+    import tempfile
+
+    from privsynth.audit import one_run, one_run_layout
+
+    p = one_run.OneRunProtocol.from_config({"m": m, "seed": seed, "attacks": list(attacks)}, where)
+    can = one_run.draw_canaries(train, schema, p.canary_slice())
+    at, info = one_run_layout.audit_training_set(train, can, cap, seed, where, generator)
+    gen = RandomizedResponseCanaries()
+    # fit() reads its two input files; give it in-memory copies through tiny parquet files.
+    with tempfile.TemporaryDirectory() as t:
+        can.to_parquet(f"{t}/c.parquet")
+        train.to_parquet(f"{t}/t.parquet")
+        gen.fit(
+            at.reset_index(drop=True),
+            schema,
+            {"epsilon": eps, "canaries": f"{t}/c.parquet", "train": f"{t}/t.parquet"},
+            seed,
+        )
+    syn = gen.sample(m + extra_rows)
+    records = train.loc[can["row_id"].to_numpy(), schema.names].reset_index(drop=True)
+    scores, _ = one_run.attack_scores(records, syn, ref, schema, list(attacks))
+    return scores, can, p, info
