@@ -118,7 +118,7 @@ def check_traces(folder: Path, src: Path) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def traced(tmp_path_factory) -> tuple[Path, Path, Path]:
+def traced(tmp_path_factory, run_workflow) -> tuple[Path, Path, Path]:
     """A repo copy (tests edit its code), a workdir where CONFIG ran under the tracer, the traces."""
     base = tmp_path_factory.mktemp("trace")
     repo = _copy_repo(base / "repo")
@@ -127,7 +127,6 @@ def traced(tmp_path_factory) -> tuple[Path, Path, Path]:
     return repo, base / "work", base / "trace"
 
 
-@pytest.mark.slow
 def test_every_function_a_job_ran_is_in_its_code_identity(traced, monkeypatch):
     repo, _, trace = traced
     monkeypatch.setenv("PRIVSYNTH_PLUGINS", str(PLUGINS))
@@ -189,7 +188,6 @@ EXPECTED: dict[str, dict[str, int]] = {
 }
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     ("target", "expected"),
     [

@@ -155,7 +155,7 @@ def test_changed_library_code_reruns_exactly_its_jobs(done_run):
     assert NOTHING in _run(repo, work, cfg, "-n").stdout
 
 
-def test_a_rule_without_its_code_param_stops_the_workflow(tmp_path):
+def test_a_rule_without_its_code_param_stops_the_workflow(tmp_path, run_workflow):
     """Every rule with a script lists code=code_of(<script>): the workflow says which one does not."""
     repo = _copy_repo(tmp_path / "repo")
     smk = repo / "workflow/rules/summary.smk"

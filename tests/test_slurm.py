@@ -221,7 +221,7 @@ def test_grid_on_slurm(slurm_cluster, tmp_path: Path, run_workflow):
     (failed,) = _submissions(proc.stderr)
     assert failed["name"] == GPU_RULE and failed["tres"] == f"gres:gpu:{GPU_TYPE}:1", failed
     # show-failed-logs prints the rule log: its SLURM line and the one-line cause
-    assert "ERROR: JSONDecodeError" in out, out[-4000:]
+    assert "ERROR: results/wdbc/data/schema.json: not valid JSON" in out, out[-4000:]
     assert f"SLURM job {failed['slurm_id']};" in out, out[-4000:]
     # the executor's error names the failed SLURM job and its (kept) SLURM log
     assert f"SLURM-job '{failed['slurm_id']}' failed" in out, out[-4000:]
