@@ -98,6 +98,11 @@ def planned(proc: subprocess.CompletedProcess[str]) -> dict[str, int]:
     return counts
 
 
+# What a dry run plans once one cell's synthesis output changes, in the tiny configs (no QA,
+# EDA or audits): that cell's per-cell jobs and the grid's summary and report.
+AFTER_ONE_CELL = {"fidelity_pairs": 1, "utility": 1, "summary": 1, "report_plots": 1, "report": 1, "all": 1}
+
+
 def tiny_config(**datasets: dict[str, Any]) -> dict[str, Any]:
     """A grid of only these datasets, with QA, EDA and the audit off unless a test turns them on.
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import AFTER_ONE_CELL, tiny_config
 from conftest import planned as _planned
-from conftest import tiny_config
 from test_workflow import WDBC
 
 PLUGINS = str(Path(__file__).parent / "plugins")
@@ -57,15 +57,7 @@ def test_one_exploding_cell_keeps_every_other_result(tmp_path, plugins, run_work
     assert "partial results of the finished cells" in proc.stderr
 
     # The failed cell is retried, and only it (and what reads it).
-    assert _planned(run_workflow(tmp_path, cfg, "-n")) == {
-        "synthesize_plugin": 1,
-        "fidelity_pairs": 1,
-        "utility": 1,
-        "summary": 1,
-        "report_plots": 1,
-        "report": 1,
-        "all": 1,
-    }
+    assert _planned(run_workflow(tmp_path, cfg, "-n")) == {"synthesize_plugin": 1, **AFTER_ONE_CELL}
     # Once the full report exists the partial one goes.
     cfg["datasets"]["wdbc"]["generators"].pop("explode")
     run_workflow(tmp_path, cfg)
@@ -190,14 +182,7 @@ def test_sigint_to_snakemake_keeps_the_jobs_that_finish(tmp_path, plugins, run_w
     assert "job synthesize_plugin finished" in log.read_text()
     assert not list((tmp_path / ".snakemake/incomplete").glob("*"))
     # Only what had not started yet is planned.
-    assert _planned(run_workflow(tmp_path, cfg, "-n")) == {
-        "fidelity_pairs": 1,
-        "utility": 1,
-        "summary": 1,
-        "report_plots": 1,
-        "report": 1,
-        "all": 1,
-    }
+    assert _planned(run_workflow(tmp_path, cfg, "-n")) == AFTER_ONE_CELL
 
 
 def test_sigterm_and_sigint_end_the_job_with_an_error_line(tmp_path):
