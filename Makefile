@@ -2,7 +2,7 @@
 VENV ?= .venv
 STAMP := $(VENV)/.privsynth-installed
 
-.PHONY: install run test test-fast lint rulegraph clean
+.PHONY: install run test test-fast coverage lint rulegraph clean
 
 $(STAMP): pyproject.toml tools/install.sh $(wildcard tools/install_python_*.sh)
 	bash tools/install.sh
@@ -14,9 +14,11 @@ install: $(STAMP)
 run: install
 	$(VENV)/bin/snakemake --profile profiles/default
 
-# pytest-xdist: 2 workers; the SLURM tests, and the Chromium ones, each stay on one worker
-# (xdist_group markers from their fixtures, tests/conftest.py). The 30 slowest are printed.
-PYTEST := $(VENV)/bin/python -m pytest -n $(or $(PYTEST_WORKERS),2) --dist loadgroup --durations=30
+# pytest-xdist: 2 workers; the SLURM tests, the Chromium ones, and the tests of each shared
+# workflow run each stay on one worker (xdist_group markers from their fixtures, tests/conftest.py
+# XDIST_GROUPS). --no-loadscope-reorder: the workers take tests in conftest's start order (the
+# longest first), not xdist's biggest-group-first. The 30 slowest are printed.
+PYTEST := $(VENV)/bin/python -m pytest -n $(or $(PYTEST_WORKERS),2) --dist loadgroup --no-loadscope-reorder --durations=30
 
 ## install everything, run the linters, then the test suite (CI: .ci/run)
 test: lint
@@ -26,6 +28,11 @@ test: lint
 ## the inner loop: every test that neither runs the workflow (e2e) nor a heavy engine (heavy); no linters
 test-fast: install
 	$(PYTEST) -m "not e2e and not heavy"
+
+## line coverage of src/privsynth over the whole suite, the workflow's jobs included
+## ([tool.coverage.run] in pyproject.toml: coverage's patch = subprocess measures every Python subprocess)
+coverage: install
+	$(PYTEST) --cov=privsynth --cov-report=term
 
 ## linters (configured in pyproject.toml [tool.ruff], [tool.snakefmt]) and snakemake's own lint
 lint: install

@@ -146,9 +146,29 @@ FIXTURE_MARKS = {
     "slurm_cluster": ("heavy", "slurm"),
     "chromium": ("heavy", "chromium"),
 }
-# Tests that share a machine-wide resource run on one xdist worker (`--dist loadgroup`).
-XDIST_GROUPS = {"slurm": "slurm", "chromium": "chromium"}
+# Tests that share a machine-wide resource (SLURM's daemons, Chromium), or an expensive
+# module-scoped fixture (a whole workflow run), run on one xdist worker (`--dist loadgroup`):
+# otherwise xdist splits a module over both workers and each sets the fixture up.
+XDIST_GROUPS = {
+    "slurm_cluster": "slurm",
+    "chromium": "chromium",
+    "traced": "code_identity",  # tests/test_code_identity.py: the traced grid run (~2 min)
+    "done_run": "reruns",  # tests/test_reruns.py: the tiny grid run the rerun checks plan against
+    "shared_exploded_run": "exploded",  # exploded_run below: one run, copied for each test
+}
 DERIVED = {m for marks in FIXTURE_MARKS.values() for m in marks}
+
+# Start order (derived from the markers, so `make test` with `--no-loadscope-reorder` starts the
+# longest work first and the two workers finish together): the SLURM grid, then heavy engines
+# through the workflow, then the other workflow runs, then heavy engines in-process, then the rest.
+START_ORDER = ("slurm", ("heavy", "e2e"), "e2e", "heavy")
+
+
+def _start_rank(names: set[str]) -> int:
+    for rank, need in enumerate(START_ORDER):
+        if {need} <= names if isinstance(need, str) else set(need) <= names:
+            return rank
+    return len(START_ORDER)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -163,9 +183,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         marks = sorted({m for name, ms in FIXTURE_MARKS.items() if name in fixtures for m in ms})
         for mark in marks:
             item.add_marker(mark)
-        for mark, group in XDIST_GROUPS.items():
-            if mark in marks:
-                item.add_marker(pytest.mark.xdist_group(group))
+        groups = sorted({g for name, g in XDIST_GROUPS.items() if name in fixtures})
+        if groups:
+            item.add_marker(pytest.mark.xdist_group(groups[0]))
+    # A stable sort: a group's tests, and a module's tests of one rank, stay in their order
+    # and together (a module-scoped fixture is set up once per worker); a group starts at
+    # the rank of its most urgent test.
+    rank = {id(i): _start_rank({m.name for m in i.iter_markers()}) for i in items}
+    group_rank: dict[str, int] = {}
+    for i in items:
+        g = _group(i)
+        if g is not None:
+            group_rank[g] = min(group_rank.get(g, rank[id(i)]), rank[id(i)])
+    items.sort(key=lambda i: rank[id(i)] if _group(i) is None else group_rank[_group(i)])
+
+
+def _group(item: pytest.Item) -> str | None:
+    mark = next((m for m in item.iter_markers() if m.name == "xdist_group"), None)
+    return None if mark is None else mark.args[0]
 
 
 _CURRENT: list[pytest.Item] = []
@@ -199,6 +234,41 @@ def snakemake_runner(
         return run_workflow(tmp_path, config, *args, check=check)
 
     return run
+
+
+# --- shared workflow runs: run once, each test gets its own copy ---------------------------
+PLUGINS = REPO / "tests" / "plugins"
+
+
+def exploded_config() -> dict[str, Any]:
+    """tests/configs/tiny.yaml plus one cell whose generator raises (tests/plugins/explode.py)."""
+    cfg = load_test_config("tiny")
+    cfg["datasets"]["wdbc"]["generators"]["explode"] = {"bad": {"message": "kaput"}}
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def shared_exploded_run(
+    tmp_path_factory: pytest.TempPathFactory, run_workflow: Callable[..., subprocess.CompletedProcess[str]]
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """``exploded_config()`` run once with ``--keep-going`` (fails in its explode cell); read through ``exploded_run``."""
+    base = tmp_path_factory.mktemp("exploded")
+    scratch = base / "tmp"
+    scratch.mkdir()
+    env = {"PRIVSYNTH_PLUGINS": str(PLUGINS), "TMPDIR": str(scratch)}
+    proc = run_workflow(base / "work", exploded_config(), "--keep-going", check=False, env=env)
+    return base / "work", proc
+
+
+@pytest.fixture
+def exploded_run(
+    shared_exploded_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
+    """The shared exploded run, copied into ``tmp_path`` (results and ``.snakemake`` metadata, mtimes kept),
+    so the test may rerun and change it: its config and Snakemake's output of the run."""
+    work, proc = shared_exploded_run
+    shutil.copytree(work, tmp_path, symlinks=True, dirs_exist_ok=True)
+    return exploded_config(), proc
 
 
 @pytest.fixture(scope="session")

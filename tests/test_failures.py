@@ -35,9 +35,10 @@ def _config(**explode):
     return tiny_config(wdbc={**json.loads(json.dumps(WDBC)), "generators": gens})
 
 
-def test_one_exploding_cell_keeps_every_other_result(tmp_path, plugins, run_workflow):
+def test_one_exploding_cell_keeps_every_other_result(tmp_path, plugins, run_workflow, exploded_run):
     cfg = _config(bad={"message": "kaput"})
-    proc = run_workflow(tmp_path, cfg, "--keep-going", check=False)
+    shared_cfg, proc = exploded_run  # this grid run once with --keep-going (a copy; also test_workflow.py's)
+    assert cfg == shared_cfg
     assert proc.returncode != 0
     res = tmp_path / "results"
     assert not (res / "summary.csv").exists()  # the full summary needs every cell

@@ -11,8 +11,10 @@ import pytest
 class _Item:
     """What pytest_collection_modifyitems reads of a collected test."""
 
-    def __init__(self, fixtures: list[str], marks: tuple[str, ...] = ()) -> None:
-        self.nodeid = "tests/test_x.py::test_x"
+    def __init__(
+        self, fixtures: list[str], marks: tuple[str, ...] = (), nodeid: str = "tests/test_x.py::test_x"
+    ) -> None:
+        self.nodeid = nodeid
         self.fixturenames = fixtures
         self.marks = [getattr(pytest.mark, m) for m in marks]
 
@@ -33,7 +35,7 @@ def test_markers_and_xdist_groups_come_from_the_fixtures() -> None:
         _Item(["chromium"]),
         _Item(["slurm_cluster", "run_workflow"]),
     ]
-    conftest.pytest_collection_modifyitems(None, items)
+    conftest.pytest_collection_modifyitems(None, list(items))  # (a copy: the hook also reorders)
     assert [i.names() for i in items] == [
         set(),
         {"e2e"},
@@ -41,6 +43,38 @@ def test_markers_and_xdist_groups_come_from_the_fixtures() -> None:
         {"e2e", "heavy", "slurm", "xdist_group"},
     ]
     assert [m.mark.args for m in items[3].marks if m.mark.name == "xdist_group"] == [("slurm",)]
+
+
+def test_a_module_fixture_run_keeps_its_tests_on_one_worker() -> None:
+    """The code-identity tracer run is set up once: its tests form one xdist group, not one per module half."""
+    items = [_Item(["traced", "run_workflow"]), _Item(["traced", "tmp_path"])]
+    conftest.pytest_collection_modifyitems(None, items)
+    assert [[m.mark.args for m in i.marks if m.mark.name == "xdist_group"] for i in items] == [[("code_identity",)]] * 2
+
+
+def test_the_longest_work_starts_first_and_groups_stay_together() -> None:
+    names = ["unit", "e2e", "chromium_unit", "mostlyai_e2e", "slurm", "chromium_e2e", "heavy_unit"]
+    fixtures = [
+        ["tmp_path"],
+        ["run_workflow"],
+        ["chromium"],
+        ["mostlyai_engine", "run_workflow"],
+        ["slurm_cluster", "run_workflow"],
+        ["chromium", "run_workflow"],
+        ["mst_engine"],
+    ]
+    items = [_Item(f, nodeid=n) for n, f in zip(names, fixtures, strict=True)]
+    conftest.pytest_collection_modifyitems(None, items)
+    # The chromium group starts with its workflow test (rank of heavy + e2e), both of its tests together.
+    assert [i.nodeid for i in items] == [
+        "slurm",
+        "chromium_unit",
+        "mostlyai_e2e",
+        "chromium_e2e",
+        "e2e",
+        "heavy_unit",
+        "unit",
+    ]
 
 
 def test_a_hand_written_derived_marker_is_refused() -> None:

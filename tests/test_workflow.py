@@ -74,12 +74,13 @@ def test_checksum_mismatch_fails_job_and_writes_nothing(tmp_path, census_path, r
     assert not list((tmp_path / "results/census/data").glob("*.parquet*"))
 
 
-def test_failing_generator_fails_only_its_job_and_rerun_resumes(tmp_path, run_workflow):
+def test_failing_generator_fails_only_its_job_and_rerun_resumes(tmp_path, run_workflow, exploded_run):
     env_plugins = str(Path(__file__).parent / "plugins")
     cfg = tiny_config(wdbc={**WDBC, "generators": {**WDBC["generators"], "explode": {"bad": {"message": "kaput"}}}})
     os.environ["PRIVSYNTH_PLUGINS"] = env_plugins
     try:
-        proc = run_workflow(tmp_path, cfg, check=False)
+        shared_cfg, proc = exploded_run  # this grid, run once for this test and test_failures.py (a copy)
+        assert cfg == shared_cfg
         assert proc.returncode != 0
         log = (tmp_path / "results/logs/synthesize/wdbc/explode/bad.log").read_text().strip().splitlines()
         assert log[-1] == "ERROR: explode: kaput"
