@@ -171,6 +171,9 @@ def _start_rank(names: set[str]) -> int:
     return len(START_ORDER)
 
 
+# tryfirst: pytest-xdist's own hook (registered after this conftest, so otherwise called first)
+# reads the xdist_group markers to build the groups; they must be there by then.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         hand_written = DERIVED & {m.name for m in item.iter_markers()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import conftest
@@ -95,3 +96,11 @@ def test_running_the_workflow_without_the_fixture_fails_the_test(tmp_path: Path)
 def test_a_test_with_the_fixture_is_marked_e2e(request: pytest.FixtureRequest, run_workflow) -> None:
     assert request.node.get_closest_marker("e2e") is not None
     assert run_workflow is conftest.run_snakemake
+
+
+def test_the_xdist_group_takes_effect(request: pytest.FixtureRequest, chromium: str) -> None:
+    """Under `--dist loadgroup` pytest-xdist groups a test by the "@<group>" it appends to the node id:
+    if that is missing (pytest-xdist 3.8.0 with pytest >= 9.2), the groups silently do nothing."""
+    assert request.node.get_closest_marker("xdist_group").args == ("chromium",)
+    if os.environ.get("PYTEST_XDIST_WORKER") and request.config.getvalue("loadgroup"):
+        assert request.node.nodeid.endswith("@chromium"), request.node.nodeid
