@@ -16,8 +16,8 @@ NO_REFIT = "n/a (no generator to refit)"
 
 
 def refittable(generator: str) -> bool:
-    """False for generators the refitting audits cannot run on (``Generator.refittable``)."""
-    return bool(generators.load(generator).refittable)
+    """False for generators the refitting audits cannot run on (``refittable`` in the schema's ``x-privsynth``)."""
+    return generators.declared(generator).refittable
 
 
 def select_cells(entries: Sequence[str], cells: Sequence[Cell], where: str, ds: str) -> list[Cell]:
@@ -76,7 +76,7 @@ class AuditPlan:
             "generator": generator,
             "setting": setting,
             "settings": job["settings"],
-            **self.protocols[dataset].attack_slice(generators.load(generator)),
+            **self.protocols[dataset].attack_slice(generators.declared(generator)),
         }
 
     def cells(self) -> list[Cell]:
