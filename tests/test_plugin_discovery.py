@@ -95,7 +95,6 @@ BAD_BLOCKS = [
     ("not a mapping", "x-privsynth: [refittable]\n", "must be a mapping (refittable, audit_attacks, input_files)"),
     ("unknown key", "x-privsynth: {refitable: false}\n", "unknown key 'refitable' (known: refittable, "),
     ("refittable not a bool", "x-privsynth: {refittable: 'no'}\n", "refittable: must be true or false, got 'no'"),
-    ("unknown attack", "x-privsynth: {audit_attacks: [tapas]}\n", "audit_attacks: unknown attack 'tapas' (known: "),
     (
         "input file not a setting",
         "x-privsynth: {input_files: [reference]}\n",
@@ -112,6 +111,16 @@ def test_a_bad_static_block_is_one_line_naming_the_file(plugin_dir: Path, block:
         generators.declared("tattle")
     text = str(err.value)
     assert "\n" not in text and text.startswith(f"{path}: x-privsynth") and message in text, text
+
+
+def test_an_unknown_attack_is_one_line_naming_the_file(plugin_dir: Path) -> None:
+    from privsynth.audit.threat_model import AuditProtocol
+
+    path = plugin_dir / "tattle.yaml"
+    path.write_text(SCHEMA.replace("[exact_match]", "[tapas]"))
+    with pytest.raises(ConfigError) as err:
+        AuditProtocol.from_config({}).attacks_for(generators.declared("tattle"))
+    assert str(err.value).startswith(f"{path}: x-privsynth.audit_attacks: unknown attack 'tapas' (known: groundhog, ")
 
 
 def test_dry_run_and_check_import_no_plugin_code_a_real_run_does(tmp_path: Path, plugin_dir: Path, run_workflow):

@@ -53,6 +53,8 @@ class AuditPlan:
                 # Not silently: these cells get an audit_skipped.json saying why.
                 self.no_refit |= {k for k in self.audited if not refittable(k[1])}
                 self.audited -= self.no_refit
+                for gen in {k[1] for k in self.audited if k[0] == ds}:
+                    p.attacks_for(generators.declared(gen))  # attack names from a schema, checked before any job
 
     def is_audited(self, dataset: str, generator: str, setting: str) -> bool:
         return (dataset, generator, setting) in self.audited

@@ -30,9 +30,9 @@ import pandas as pd
 
 from ..defaults import with_defaults
 from ..errors import ConfigError, DataError
-from ..generators.declared import DEFAULT_ATTACKS, Declared
+from ..generators.declared import DEFAULT_ATTACKS, KEY, Declared
 from ..schema import Schema
-from .attacks import make_attacks
+from .attacks import ATTACKS, make_attacks
 from .encoding import Encoder
 from .knowledge import AuxiliaryDataKnowledge
 
@@ -101,7 +101,14 @@ class AuditProtocol:
         """The configured attacks, else the generator family's defaults (``audit_attacks`` in its schema)."""
         if self.attacks is not None:
             return list(self.attacks)
-        return list(declared.audit_attacks if declared is not None else DEFAULT_ATTACKS)
+        if declared is None:
+            return list(DEFAULT_ATTACKS)
+        bad = [a for a in declared.audit_attacks if a not in ATTACKS]
+        if bad:
+            raise ConfigError(
+                f"{declared.source}: {KEY}.audit_attacks: unknown attack {bad[0]!r} (known: {', '.join(ATTACKS)})"
+            )
+        return list(declared.audit_attacks)
 
     @property
     def k(self) -> int:
