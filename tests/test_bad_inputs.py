@@ -160,6 +160,23 @@ CONFIG_ROWS = [
         "value), more than the 8.0 GB allowed (max_memory_gb to change it); ask for fewer rows",
     ),
     (
+        "shadow training sets beyond memory",
+        lambda cfg: (_set(f"{WDBC}/audit", {"enabled": True, "n": 10**6})(cfg), cfg.update(max_memory_gb=8)),
+        "datasets.wdbc.audit.n (300 shadow sets: 2 x (n_shadow 100 + n_eval 50), each of 1,000,000 training rows): "
+        "300,000,000 rows x 31 columns need about 892.8 GB (96 B per value), more than the 8.0 GB allowed "
+        "(max_memory_gb to change it); ask for fewer rows",
+    ),
+    (
+        "synthetic shadow sets beyond memory",
+        lambda cfg: (
+            _set(f"{WDBC}/audit", {"enabled": True, "m": 10**6, "n_shadow": 5, "n_eval": 5})(cfg),
+            cfg.update(max_memory_gb=8),
+        ),
+        "datasets.wdbc.audit.m (20 shadow sets: 2 x (n_shadow 5 + n_eval 5), each sampled to 1,000,000 rows): "
+        "20,000,000 rows x 31 columns need about 59.5 GB (96 B per value), more than the 8.0 GB allowed "
+        "(max_memory_gb to change it); ask for fewer rows",
+    ),
+    (
         "empty grid",
         _set(f"{WDBC}/generators", {}),
         "datasets.*.generators: no generator settings in any dataset, so there is nothing to run; add one (e.g. "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .. import generators
+from .. import generators, limits
 from ..config import Cell, Grid
 from ..errors import ConfigError
 from .threat_model import AuditProtocol
@@ -43,6 +43,8 @@ class AuditPlan:
             where = f"datasets.{ds}.audit"
             p = AuditProtocol.from_config(dcfg.get("audit"), where)
             self.protocols[ds] = p
+            if p.enabled:
+                self._check_memory(config, ds, p, where)
             # Entries are checked even while the audit is off: turning it on must not fail later.
             cells = grid.of(dataset=ds)
             chosen = cells if p.generators is None else select_cells(p.generators, cells, f"{where}.generators", ds)
@@ -55,6 +57,16 @@ class AuditPlan:
                 self.audited -= self.no_refit
                 for gen in {k[1] for k in self.audited if k[0] == ds}:
                     p.attacks_for(generators.declared(gen))  # attack names from a schema, checked before any job
+
+    def _check_memory(self, config: Mapping[str, Any], ds: str, p: AuditProtocol, where: str) -> None:
+        """Refuse shadow sets that cannot fit in memory: the attack job holds all of them at once."""
+        cols = self.grid._n_columns(ds)
+        if not cols:
+            return
+        sets = f"{p.n_sets} shadow sets: 2 x (n_shadow {p.n_shadow} + n_eval {p.n_eval})"
+        limits.check_rows(p.n_sets * p.n, cols, f"{where}.n ({sets}, each of {p.n:,} training rows)", config)
+        if p.m is not None:
+            limits.check_rows(p.n_sets * p.m, cols, f"{where}.m ({sets}, each sampled to {p.m:,} rows)", config)
 
     def is_audited(self, dataset: str, generator: str, setting: str) -> bool:
         return (dataset, generator, setting) in self.audited
