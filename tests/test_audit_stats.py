@@ -311,10 +311,10 @@ def test_exact_match_and_levenshtein_see_copied_values_and_generators_choose_def
         a.prepare(K, enc)
         s = a.score(sets, np.arange(2))[:, 0]
         assert s[0] >= s[1], name
-    assert "levenshtein" in generators.load("great").audit_attacks
-    assert "levenshtein" in generators.load("openai").audit_attacks
-    assert "levenshtein" not in generators.load("marginals").audit_attacks
-    assert "exact_match" in AuditProtocol.from_config({}).attacks_for(generators.load("marginals"))
+    assert "levenshtein" in generators.declared("great").audit_attacks
+    assert "levenshtein" in generators.declared("openai").audit_attacks
+    assert "levenshtein" not in generators.declared("marginals").audit_attacks
+    assert "exact_match" in AuditProtocol.from_config({}).attacks_for(generators.declared("marginals"))
     assert set(ATTACKS) >= {"groundhog", "closest_distance", "exact_match", "density", "levenshtein"}
 
 

@@ -160,6 +160,23 @@ CONFIG_ROWS = [
         "value), more than the 8.0 GB allowed (max_memory_gb to change it); ask for fewer rows",
     ),
     (
+        "shadow training sets beyond memory",
+        lambda cfg: (_set(f"{WDBC}/audit", {"enabled": True, "n": 10**6})(cfg), cfg.update(max_memory_gb=8)),
+        "datasets.wdbc.audit.n (300 shadow sets: 2 x (n_shadow 100 + n_eval 50), each of 1,000,000 training rows): "
+        "300,000,000 rows x 31 columns need about 892.8 GB (96 B per value), more than the 8.0 GB allowed "
+        "(max_memory_gb to change it); ask for fewer rows",
+    ),
+    (
+        "synthetic shadow sets beyond memory",
+        lambda cfg: (
+            _set(f"{WDBC}/audit", {"enabled": True, "m": 10**6, "n_shadow": 5, "n_eval": 5})(cfg),
+            cfg.update(max_memory_gb=8),
+        ),
+        "datasets.wdbc.audit.m (20 shadow sets: 2 x (n_shadow 5 + n_eval 5), each sampled to 1,000,000 rows): "
+        "20,000,000 rows x 31 columns need about 59.5 GB (96 B per value), more than the 8.0 GB allowed "
+        "(max_memory_gb to change it); ask for fewer rows",
+    ),
+    (
         "empty grid",
         _set(f"{WDBC}/generators", {}),
         "datasets.*.generators: no generator settings in any dataset, so there is nothing to run; add one (e.g. "
@@ -765,24 +782,6 @@ PLUGIN_LOAD_ROWS = [
         "found '<stream end>'",
     ),
     (
-        "syntax error",
-        {"syn.py": "def fit(:\n", "syn.yaml": SCH},
-        "syn",
-        "{d}/syn.py:1: syntax error in plug-in generator 'syn': invalid syntax",
-    ),
-    (
-        "import error",
-        {"imp.py": "import no_such_module_xyz\n", "imp.yaml": SCH},
-        "imp",
-        "{d}/imp.py: importing plug-in generator 'imp' failed: ModuleNotFoundError: No module named 'no_such_module_xyz'",
-    ),
-    (
-        "no GENERATOR",
-        {"nogen.py": "x = 1\n", "nogen.yaml": SCH},
-        "nogen",
-        "{d}/nogen.py: generator 'nogen' defines no GENERATOR (its Generator class)",
-    ),
-    (
         "built-in name",
         {"copy.py": OK_PLUGIN, "copy.yaml": SCH},
         "copy",
@@ -812,6 +811,75 @@ def test_bad_plugin_one_line_naming_the_file(
     with pytest.raises(ConfigError) as err:
         check_config(cfg)
     assert str(err.value) == message.format(d=d)
+
+
+# Plug-in code is imported only in its job (planning reads the schema's x-privsynth block): a broken
+# module is one ERROR line of its synthesis job, naming the file; every other cell plans and runs.
+PLUGIN_JOB_ROWS = [
+    (
+        "syntax error",
+        {"syn.py": "def fit(:\n", "syn.yaml": SCH},
+        "syn",
+        "{d}/syn.py:1: syntax error in plug-in generator 'syn': invalid syntax",
+    ),
+    (
+        "import error",
+        {"imp.py": "import no_such_module_xyz\n", "imp.yaml": SCH},
+        "imp",
+        "{d}/imp.py: importing plug-in generator 'imp' failed: ModuleNotFoundError: No module named 'no_such_module_xyz'",
+    ),
+    (
+        "no GENERATOR",
+        {"nogen.py": "x = 1\n", "nogen.yaml": SCH},
+        "nogen",
+        "{d}/nogen.py: generator 'nogen' defines no GENERATOR (its Generator class)",
+    ),
+    (
+        "check_settings refuses (runs in the job)",
+        {
+            "chk.py": OK_PLUGIN.replace(
+                "    def fit(",
+                "    @classmethod\n    def check_settings(cls, s, where):\n"
+                "        from privsynth.errors import ConfigError\n"
+                "        raise ConfigError(f'{where}: no')\n\n    def fit(",
+            ),
+            "chk.yaml": SCH,
+        },
+        "chk",
+        "datasets.t.generators.chk.s: no",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("files", "gen", "message"), [r[1:] for r in PLUGIN_JOB_ROWS], ids=[r[0] for r in PLUGIN_JOB_ROWS]
+)
+def test_broken_plugin_code_is_one_error_line_of_its_job(
+    prepared: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    files: dict[str, str],
+    gen: str,
+    message: str,
+) -> None:
+    import types
+
+    from privsynth.jobs import run
+
+    d = _plugin_dir(tmp_path, {k: v.replace("{n}", gen) for k, v in files.items()})
+    monkeypatch.setenv("PRIVSYNTH_PLUGINS", str(d))
+    cfg = base_config()
+    cfg["datasets"]["wdbc"]["generators"] = {gen: {"default": {}}}
+    check_config(cfg)  # planning imports no plug-in code, so it does not see the broken module
+    log = tmp_path / "logs" / "synthesize_plugin.log"
+    sm = types.SimpleNamespace(log=[str(log)], rule="synthesize_plugin", wildcards={}, config={})
+    with pytest.raises(SystemExit):
+        run(sm, lambda _: _synth(prepared, tmp_path, gen, {}))
+    line = "ERROR: " + message.format(d=d)
+    assert log.read_text().splitlines()[-1] == line
+    assert capsys.readouterr().err.splitlines()[-1] == f"[synthesize_plugin] {line}"
+    assert not (tmp_path / "cell").exists()
 
 
 def test_missing_plugins_directory_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -176,8 +176,11 @@ def test_settings_are_checked_before_any_job():
         cls.check_settings({"path": "x.xlsx"}, "w")
     with pytest.raises(ConfigError, match=r"w\.trained_on: 'all'"):
         cls.check_settings({"path": "x.csv", "trained_on": "all"}, "w")
-    assert cls.input_files({"path": "a.csv", "trained_on": "up.parquet"}) == ["a.csv", "up.parquet"]
-    assert cls.input_files({"path": "a.csv", "trained_on": "train"}) == ["a.csv"]
+    declared = generators.declared("external")  # the x-privsynth block of schemas/external.yaml
+    assert not declared.refittable
+    assert declared.files({"path": "a.csv", "trained_on": "up.parquet"}) == ["a.csv", "up.parquet"]
+    assert declared.files({"path": "a.csv", "trained_on": "train"}) == ["a.csv"]
+    assert declared.files({"path": "a.csv", "trained_on": None}) == ["a.csv"]
 
 
 def test_planners_skip_external_cells_with_the_reason():

@@ -74,8 +74,8 @@ class Grid:
                         _validate_settings(validate, settings, gen, f"{where}.{name}")
                     if settings.get("sample_size") and (cols := self._n_columns(ds)):
                         limits.check_rows(settings["sample_size"], cols, f"{where}.{name}.sample_size", config)
-                    cls = generators.load(gen)
-                    cls.check_settings(settings, f"{where}.{name}")
+                    if generators.is_builtin(gen):  # a plug-in's code is imported in its job only
+                        generators.load(gen).check_settings(settings, f"{where}.{name}")
                     for r in range(1, self.repeats(ds) + 1):
                         cell_name = repeat_name(name, r)
                         self.cells[(ds, gen, cell_name)] = Cell(ds, gen, cell_name, settings, name, r)

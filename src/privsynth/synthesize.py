@@ -40,7 +40,10 @@ def synthesize(
     if job.get("train_rows") is not None:  # a train_sizes axis cell (privsynth.train_sizes)
         train = train_sizes.subsample(train, int(job["train_rows"]), seed)
     n = settings.get("sample_size") or len(train)
-    cls = generators.load(name)
+    cls = generators.load(name)  # a plug-in's code is first imported here, in its job
+    cls.check_settings(
+        settings, f"datasets.{job['dataset']}.generators.{name}.{job.get('base_setting', job['setting'])}"
+    )
     if cls.positive_control:
         log.warning("%s is a POSITIVE CONTROL: its output is the training data itself", name)
     gen = cls(workdir=workdir, threads=threads)

@@ -1,7 +1,7 @@
 """Test double with a KNOWN epsilon for the one-run audit: randomized response per canary.
 
 It reads the canary list (public to it, as the holdout control reads its reference
-file) and the training split it was drawn from, both declared as job inputs.  For
+file) and the training split it was drawn from, both declared as job inputs (``x-privsynth.input_files`` in rr_canary.yaml).  For
 every canary it decides membership from its own training set (does the canary's
 record occur in it?), then outputs that exact record with probability
 e^eps / (1 + e^eps) if the canary is in, 1 / (1 + e^eps) if not, independently per
@@ -26,10 +26,6 @@ def _hashes(df):
 class RandomizedResponseCanaries(Generator):
     name = "rr_canary"
     description = "test double: eps-DP randomized response on the one-run audit's canaries"
-
-    @classmethod
-    def input_files(cls, settings):
-        return [str(settings["canaries"]), str(settings["train"])]
 
     def fit(self, train, schema, settings, seed):
         eps = float(settings["epsilon"])

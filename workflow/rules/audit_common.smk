@@ -29,10 +29,9 @@ def audit_fits(wc):
 
 
 def audit_generator_inputs(wc):
-    # Files a generator reads besides its training set (e.g. the negative control's reference).
-    cls = _generators.load(wc.generator)
-    settings = synth_job(wc)["settings"]
-    return list(cls.input_files(settings)) if hasattr(cls, "input_files") else []
+    # Files a generator reads besides its training set (e.g. the negative control's reference),
+    # declared in its schema's x-privsynth block: planning imports no plug-in code.
+    return _generators.declared(wc.generator).files(synth_job(wc)["settings"])
 
 
 def audit_generator_env(wc):

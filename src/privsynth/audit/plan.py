@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .. import generators
+from .. import generators, limits
 from ..config import Cell, Grid
 from ..errors import ConfigError
 from .threat_model import AuditProtocol
@@ -16,8 +16,8 @@ NO_REFIT = "n/a (no generator to refit)"
 
 
 def refittable(generator: str) -> bool:
-    """False for generators the refitting audits cannot run on (``Generator.refittable``)."""
-    return bool(generators.load(generator).refittable)
+    """False for generators the refitting audits cannot run on (``refittable`` in the schema's ``x-privsynth``)."""
+    return generators.declared(generator).refittable
 
 
 def select_cells(entries: Sequence[str], cells: Sequence[Cell], where: str, ds: str) -> list[Cell]:
@@ -43,6 +43,8 @@ class AuditPlan:
             where = f"datasets.{ds}.audit"
             p = AuditProtocol.from_config(dcfg.get("audit"), where)
             self.protocols[ds] = p
+            if p.enabled:
+                self._check_memory(config, ds, p, where)
             # Entries are checked even while the audit is off: turning it on must not fail later.
             cells = grid.of(dataset=ds)
             chosen = cells if p.generators is None else select_cells(p.generators, cells, f"{where}.generators", ds)
@@ -53,6 +55,18 @@ class AuditPlan:
                 # Not silently: these cells get an audit_skipped.json saying why.
                 self.no_refit |= {k for k in self.audited if not refittable(k[1])}
                 self.audited -= self.no_refit
+                for gen in {k[1] for k in self.audited if k[0] == ds}:
+                    p.attacks_for(generators.declared(gen))  # attack names from a schema, checked before any job
+
+    def _check_memory(self, config: Mapping[str, Any], ds: str, p: AuditProtocol, where: str) -> None:
+        """Refuse shadow sets that cannot fit in memory: the attack job holds all of them at once."""
+        cols = self.grid._n_columns(ds)
+        if not cols:
+            return
+        sets = f"{p.n_sets} shadow sets: 2 x (n_shadow {p.n_shadow} + n_eval {p.n_eval})"
+        limits.check_rows(p.n_sets * p.n, cols, f"{where}.n ({sets}, each of {p.n:,} training rows)", config)
+        if p.m is not None:
+            limits.check_rows(p.n_sets * p.m, cols, f"{where}.m ({sets}, each sampled to {p.m:,} rows)", config)
 
     def is_audited(self, dataset: str, generator: str, setting: str) -> bool:
         return (dataset, generator, setting) in self.audited
@@ -76,7 +90,7 @@ class AuditPlan:
             "generator": generator,
             "setting": setting,
             "settings": job["settings"],
-            **self.protocols[dataset].attack_slice(generators.load(generator)),
+            **self.protocols[dataset].attack_slice(generators.declared(generator)),
         }
 
     def cells(self) -> list[Cell]:

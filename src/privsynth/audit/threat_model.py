@@ -30,9 +30,9 @@ import pandas as pd
 
 from ..defaults import with_defaults
 from ..errors import ConfigError, DataError
-from ..generators.base import Generator
+from ..generators.declared import DEFAULT_ATTACKS, KEY, Declared
 from ..schema import Schema
-from .attacks import make_attacks
+from .attacks import ATTACKS, make_attacks
 from .encoding import Encoder
 from .knowledge import AuxiliaryDataKnowledge
 
@@ -97,11 +97,18 @@ class AuditProtocol:
             raise ConfigError(f"{self.where}.n: {self.n} rows cannot hold {self.k} targets and a base row; raise n")
         make_attacks(self.attacks or [], self.attack_options, self.where)  # validates names and options
 
-    def attacks_for(self, generator_cls: type | None) -> list[str]:
-        """The configured attacks, else the generator family's defaults (``audit_attacks``)."""
+    def attacks_for(self, declared: Declared | None) -> list[str]:
+        """The configured attacks, else the generator family's defaults (``audit_attacks`` in its schema)."""
         if self.attacks is not None:
             return list(self.attacks)
-        return list(getattr(generator_cls, "audit_attacks", Generator.audit_attacks))
+        if declared is None:
+            return list(DEFAULT_ATTACKS)
+        bad = [a for a in declared.audit_attacks if a not in ATTACKS]
+        if bad:
+            raise ConfigError(
+                f"{declared.source}: {KEY}.audit_attacks: unknown attack {bad[0]!r} (known: {', '.join(ATTACKS)})"
+            )
+        return list(declared.audit_attacks)
 
     @property
     def k(self) -> int:
@@ -134,10 +141,10 @@ class AuditProtocol:
             "seed": self.seed,
         }
 
-    def attack_slice(self, generator_cls: type | None = None) -> dict[str, Any]:
+    def attack_slice(self, declared: Declared | None = None) -> dict[str, Any]:
         return {
             "where": self.where,
-            "attacks": self.attacks_for(generator_cls),
+            "attacks": self.attacks_for(declared),
             "attack_options": {k: dict(v) for k, v in self.attack_options.items()},
             "confidence": self.confidence,
             "m": self.sample_size,

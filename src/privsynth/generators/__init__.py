@@ -18,7 +18,11 @@ three places, the first that knows a name wins:
    (``os.pathsep``-separated), each holding ``<name>.py`` (defining ``GENERATOR``)
    and ``<name>.yaml`` (researchers' own generators, test doubles).
 
-Listing generators and finding their schemas imports none of them.
+Listing generators, finding their schemas and planning imports none of them
+but the built-ins: what the planner needs (refittable, the audit's attacks, the
+files a generator reads) is declared in the ``x-privsynth`` block of the schema
+(``privsynth.generators.declared``). A plug-in's module is imported only in its
+job, where its ``check_settings`` runs too.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from types import ModuleType
 
 from ..errors import ConfigError
 from .base import Generator
+from .declared import Declared, parse
 
 ENTRY_POINT_GROUP = "privsynth.generators"
 PLUGINS_ENV = "PRIVSYNTH_PLUGINS"
@@ -199,6 +204,22 @@ def read_settings_schema(name: str) -> dict:
     return schema
 
 
+def is_builtin(name: str) -> bool:
+    """True for the generators that ship with privsynth (their code may be imported while planning)."""
+    return _source(name).builtin
+
+
+def declared(name: str) -> Declared:
+    """What planning needs from generator ``name``: its schema's ``x-privsynth`` block (its code is not imported)."""
+    path = settings_schema(name)
+    return _declared(path, path.stat().st_mtime_ns, name)
+
+
+@functools.lru_cache(maxsize=64)
+def _declared(path: Path, _mtime: int, name: str) -> Declared:
+    return parse(read_settings_schema(name), path)
+
+
 def _import(src: Source) -> ModuleType:
     if src.file is None:
         return importlib.import_module(src.module)
@@ -247,6 +268,8 @@ __all__ = [
     "check_name",
     "code_entry",
     "code_path",
+    "declared",
+    "is_builtin",
     "load",
     "read_settings_schema",
     "settings_schema",

@@ -31,14 +31,11 @@ class Generator(ABC):
     negative_control: ClassVar[bool] = False
     #: one line shown in summaries and reports
     description: ClassVar[str] = ""
-    #: the privacy audit's attacks for this family when ``audit.attacks`` is not set
-    #: (privsynth.audit.attacks registry; docs/audit.md)
-    audit_attacks: ClassVar[tuple[str, ...]] = ("groundhog", "closest_distance", "exact_match", "density")
     #: set by the audit's shadow fits: skip what only a release needs (exports, reports)
     for_audit: bool = False
-    #: False where there is no model to train again (a file made elsewhere): the shadow-model
-    #: and one-run audits, which refit the generator, are n/a for its cells
-    refittable: ClassVar[bool] = True
+    # What planning needs (refittable, the audit's default attacks, the files read besides the
+    # training split) is not here: it is declared in the settings schema's ``x-privsynth`` block
+    # (privsynth.generators.declared), so planning never imports a plug-in's code.
 
     def __init__(self, workdir: str | Path | None = None, threads: int = 1) -> None:
         # A private scratch directory for this job (model files, engine state).
@@ -47,7 +44,11 @@ class Generator(ABC):
 
     @classmethod  # noqa: B027 - optional hook
     def check_settings(cls, settings: Mapping[str, Any], where: str) -> None:
-        """Reject settings the JSON schema cannot express; raise ConfigError naming ``where``."""
+        """Reject settings the JSON schema cannot express; raise ConfigError naming ``where``.
+
+        A built-in's runs while the workflow is planned; a plug-in's (whose code planning does
+        not import) runs at the start of its synthesis job.
+        """
 
     @abstractmethod
     def fit(self, train: pd.DataFrame, schema: Schema, settings: Mapping[str, Any], seed: int) -> None:

@@ -6,7 +6,7 @@ returns its rows as they are, however many there are.  EDA, fidelity, ML utility
 and the compare page then treat it like any generator's output.
 
 There is no generator to train again, so the shadow-model and one-run audits are
-n/a for these cells (``refittable = False``); ``privsynth.audit.nobox`` measures
+n/a for these cells (``refittable: false`` in its schema's ``x-privsynth`` block); ``privsynth.audit.nobox`` measures
 what one file and the real rows can show instead.  An epsilon/delta the maker
 claims is recorded as ``claimed_epsilon``/``claimed_delta``, never as ``epsilon``:
 privsynth cannot check it.
@@ -75,7 +75,6 @@ def sha256(path: str | Path) -> str:
 
 class ExternalGenerator(Generator):
     name = "external"
-    refittable = False
     description = "a synthetic file made elsewhere, evaluated as it is (no generator to refit)"
 
     @classmethod
@@ -88,11 +87,6 @@ class ExternalGenerator(Generator):
             raise ConfigError(
                 f"{where}.trained_on: {t!r} is neither {TRAIN_SPLIT!r} (the training split) nor a CSV/parquet file"
             )
-
-    @classmethod
-    def input_files(cls, settings: Mapping[str, Any]) -> list[str]:
-        """The synthetic file (and the uploaded file, if named): job inputs, so a new file reruns the cell."""
-        return [str(settings["path"]), *filter(None, [trained_on_file(settings)])]
 
     def fit(self, train: pd.DataFrame, schema: Schema, settings: Mapping[str, Any], seed: int) -> None:
         self._settings = dict(settings)

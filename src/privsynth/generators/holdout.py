@@ -40,11 +40,6 @@ class HoldoutGenerator(Generator):
         if not settings.get("path"):
             raise ConfigError(f"{where}.path: required (e.g. results/<dataset>/data/holdout.parquet)")
 
-    @classmethod
-    def input_files(cls, settings: Mapping[str, Any]) -> list[str]:
-        """Files the generator reads besides its training set (declared as job inputs)."""
-        return [str(settings["path"])]
-
     def fit(self, train: pd.DataFrame, schema: Schema, settings: Mapping[str, Any], seed: int) -> None:
         path = Path(settings["path"])
         if not path.is_file():

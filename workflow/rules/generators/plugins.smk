@@ -9,7 +9,7 @@ if PLUGIN_GENERATORS:
         input:
             train=synth_train,
             schema=rules.prepare_data.output.schema,
-            # files the plugin reads besides its training set (input_files)
+            # files the plugin reads besides its training set (x-privsynth.input_files)
             extra=lambda wc: audit_generator_inputs(wc),
         output:
             synthetic=paths.SYNTHETIC,

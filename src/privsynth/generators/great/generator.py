@@ -28,7 +28,6 @@ log = logging.getLogger(__package__)  # one logger for the package, as before th
 class GReaTGenerator(Generator):
     name = "great"
     # LLM generators write rows as text and copy digit strings: add the string-distance attack.
-    audit_attacks = (*Generator.audit_attacks, "levenshtein")
     description = "GReaT: a causal LLM fine-tuned on rows rendered as text (be-great)"
 
     @classmethod

@@ -28,7 +28,6 @@ OPT_IN = "send_real_rows_to_api"
 class OpenAIGenerator(Generator):
     name = "openai"
     # LLM generators write rows as text and copy digit strings: add the string-distance attack.
-    audit_attacks = (*Generator.audit_attacks, "levenshtein")
     description = "LLM (OpenAI-compatible API) prompted with the schema and real example rows"
 
     @classmethod
