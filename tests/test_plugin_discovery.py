@@ -81,6 +81,22 @@ def test_the_static_block_is_what_planning_reads(plugin_dir: Path) -> None:
     assert "boom" in generators.available()  # listed, and its module (which raises) never ran
 
 
+def test_a_plugin_that_cannot_be_refitted_gets_the_no_box_defaults(plugin_dir: Path) -> None:
+    from snakemake.utils import validate
+
+    from privsynth.audit import nobox_plan
+    from privsynth.config import Grid
+
+    (plugin_dir / "boom.yaml").write_text(SCHEMA.replace("refittable: true", "refittable: false"))
+    wdbc = {**yaml.safe_load(yaml.safe_dump(WDBC)), "generators": {"boom": {"a": {}}}}
+    cfg = tiny_config(wdbc=wdbc)
+    validate(cfg, str(Path(__file__).parents[1] / "config" / "schema.yaml"))
+    grid = Grid(cfg, validate)
+    assert nobox_plan.is_nobox(grid, "wdbc", "boom", "a")
+    job = nobox_plan.job_slice(grid, "wdbc", "boom", "a")  # its schema has no nobox_* settings
+    assert (job["confidence"], job["max_rows"], job["confirmed"]) == (0.95, 2000, False)
+
+
 def test_builtins_declare_the_same_block() -> None:
     assert not generators.declared("external").refittable
     assert generators.declared("holdout").files({"path": "h.parquet"}) == ["h.parquet"]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import paths
+from .. import generators, paths
 from ..config import Cell, Grid
+from ..defaults import defaults_for
 from ..generators.external import trained_on_file
 from .plan import refittable
 
@@ -30,6 +31,8 @@ def job_slice(grid: Grid, dataset: str, generator: str, setting: str) -> dict[st
     c = grid.cell(dataset, generator, setting)
     s = c.settings
     t, f = s.get("trained_on"), trained_on_file(s)
+    # A plug-in that declares refittable: false need not define the no-box settings: external's defaults.
+    d = defaults_for(schema=generators.settings_schema("external"))
     return {
         "dataset": dataset,
         "generator": generator,
@@ -37,8 +40,8 @@ def job_slice(grid: Grid, dataset: str, generator: str, setting: str) -> dict[st
         "confirmed": t is not None,
         "trained_on_file": f,
         "trained_on_label": f if f is not None else ("training split" if t is not None else "not confirmed"),
-        "confidence": s["nobox_confidence"],
-        "max_rows": s["nobox_max_rows"],
+        "confidence": s.get("nobox_confidence", d["nobox_confidence"]),
+        "max_rows": s.get("nobox_max_rows", d["nobox_max_rows"]),
         "seed": int(grid.config["seed"]) + c.repeat - 1,
     }
 
