@@ -44,6 +44,7 @@ class Grid:
         self.cells: dict[tuple[str, str, str], Cell] = {}
         self.sources: dict[str, dict[str, Any]] = {}
         self.axes: dict[str, train_sizes.Axis | None] = {}
+        self._columns: dict[str, int | None] = {}
         for ds, dcfg in config["datasets"].items():
             _check_length("datasets.", ds, "dataset")
             if ds in RESERVED_DATASETS:
@@ -55,6 +56,9 @@ class Grid:
             for gen, settings_by_name in dcfg.get("generators", {}).items():
                 where = f"datasets.{ds}.generators.{gen}"
                 generators.check_name(gen, where)
+                # Looked up at the generator's first setting, once, not per setting.
+                schema_path: Path | None = None
+                cls: type[generators.Generator] | None = None
                 if axis is not None:  # one setting at several training sizes (privsynth.train_sizes)
                     settings_by_name = axis.expand(gen, settings_by_name or {})
                 for name, settings in (settings_by_name or {}).items():
@@ -71,10 +75,11 @@ class Grid:
                         )
                     settings = copy.deepcopy(dict(settings or {}))
                     if validate is not None:
-                        _validate_settings(validate, settings, gen, f"{where}.{name}")
+                        schema_path = schema_path or _settings_schema(gen)
+                        _validate_settings(validate, settings, schema_path, f"{where}.{name}")
                     if settings.get("sample_size") and (cols := self._n_columns(ds)):
                         limits.check_rows(settings["sample_size"], cols, f"{where}.{name}.sample_size", config)
-                    cls = generators.load(gen)
+                    cls = cls or generators.load(gen)
                     cls.check_settings(settings, f"{where}.{name}")
                     for r in range(1, self.repeats(ds) + 1):
                         cell_name = repeat_name(name, r)
@@ -90,7 +95,9 @@ class Grid:
         """Columns of a dataset's table before it is read (None: not known yet), for memory estimates."""
         from .datachecks import source_columns
 
-        return source_columns(self.sources[dataset], len(CENSUS_COLUMNS))
+        if dataset not in self._columns:  # once per dataset: it may read a file's header
+            self._columns[dataset] = source_columns(self.sources[dataset], len(CENSUS_COLUMNS))
+        return self._columns[dataset]
 
     def repeats(self, dataset: str) -> int:
         """Runs per setting: ``datasets.<name>.repeats``, else the top-level ``repeats``."""
@@ -204,9 +211,13 @@ def repeat_name(setting: str, repeat: int) -> str:
     return setting if repeat == 1 else f"{setting}.r{repeat}"
 
 
-def _validate_settings(validate: Validator, settings: dict[str, Any], gen: str, where: str) -> None:
-    schema_path = generators.settings_schema(gen)
+def _settings_schema(gen: str) -> Path:
+    """Generator ``gen``'s settings schema file, checked to be a readable schema."""
     generators.read_settings_schema(gen)  # a missing or invalid schema: one line naming the file
+    return generators.settings_schema(gen)
+
+
+def _validate_settings(validate: Validator, settings: dict[str, Any], schema_path: Path, where: str) -> None:
     try:
         validate(settings, str(schema_path))  # snakemake's validate also fills defaults
     except Exception:
@@ -292,7 +303,7 @@ def load_config_file(path: str | Path) -> Any:
             f"config file {name} is not UTF-8 text (byte 0x{byte} at offset {exc.start}); save it as UTF-8"
         ) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _parse(yaml.compose, text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark is not None else name
@@ -305,7 +316,7 @@ def load_config_file(path: str | Path) -> Any:
     if node is not None:
         _check_duplicate_keys(node, name, [])
     try:
-        return yaml.safe_load(text)
+        return _parse(yaml.load, text)
     except yaml.constructor.ConstructorError as exc:
         # e.g. !!python/object/apply:os.system: safe_load refuses to build it (nothing runs).
         mark = exc.problem_mark
@@ -315,6 +326,20 @@ def load_config_file(path: str | Path) -> Any:
             f"{where}: YAML tag {tag.group(1) if tag else '(unknown)'} is not allowed: config files hold plain "
             "values (text, numbers, lists, mappings); remove the tag, or quote the value to keep it as text"
         ) from None
+
+
+def _parse(parse: Callable[..., Any], text: str) -> Any:
+    """``parse(text, Loader=...)`` with libyaml's safe loader (a large grid's config is parsed in a
+    fraction of the time); on any error again with PyYAML's own, whose messages and marks are reported."""
+    import yaml
+
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:
+        try:
+            return parse(text, Loader=fast)
+        except yaml.YAMLError:
+            pass
+    return parse(text, Loader=yaml.SafeLoader)
 
 
 def _check_duplicate_keys(node: Any, file: str, path: list[str]) -> None:
