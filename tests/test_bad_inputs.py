@@ -20,12 +20,10 @@ import pytest
 from conftest import REPO, tiny_config, write_config
 
 from privsynth import __main__ as cli
-from privsynth import config as config_checks
 from privsynth import datasets
-from privsynth.audit.plan import AuditPlan
-from privsynth.config import Grid
 from privsynth.datasets import CENSUS_ENV, sha256_file
 from privsynth.errors import ConfigError, PrivsynthError
+from privsynth.plan import Plan
 
 SCHEMA = REPO / "config" / "schema.yaml"
 
@@ -35,14 +33,8 @@ def base_config() -> dict[str, Any]:
 
 
 def check_config(cfg: dict[str, Any], files: list[Path] = ()) -> None:  # type: ignore[assignment]
-    """What workflow/rules/common.smk and audit_common.smk do before any job runs."""
-    from snakemake.utils import validate
-
-    config_checks.check_config_files(list(files))
-    config_checks.check_has_datasets(cfg, list(files))
-    config_checks.validate_config(cfg, validate, SCHEMA)
-    grid = Grid(cfg, validate)
-    AuditPlan(cfg, grid)
+    """What workflow/rules/common.smk does before any job runs: the same call (privsynth.plan)."""
+    Plan.start(cfg, SCHEMA, configfiles=list(files), overwrite_configfiles=list(files))
 
 
 def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
@@ -129,6 +121,11 @@ CONFIG_ROWS = [
         "audit names a missing cell while off",
         _set(f"{WDBC}/audit", {"enabled": False, "generators": ["marginals"]}),
         "datasets.wdbc.audit.generators: 'marginals' is not in datasets.wdbc.generators (copy/default)",
+    ),
+    (
+        "one-run audit names a missing cell",
+        _set(f"{WDBC}/audit", {"enabled": False, "one_run": {"enabled": True, "generators": ["marginals"]}}),
+        "datasets.wdbc.audit.one_run.generators: 'marginals' is not in datasets.wdbc.generators (copy/default)",
     ),
     (
         "csv without a path",

@@ -13,7 +13,7 @@ rule synthesize_mostlyai:
     log:
         paths.log("synthesize", paths.PER_CELL),
     benchmark:
-        paths.benchmark("synthesize", paths.PER_CELL)
+        BENCHMARKS["synthesize"]
     wildcard_constraints:
         generator="mostlyai",
     # The longest jobs start first: the per-dataset EDA batch and the tutorial table wait for them.
@@ -39,7 +39,7 @@ rule mostlyai_comparison:
         # metrics of every mostlyai setting of the dataset, plus their QA metrics if enabled
         unpack(
             lambda wc: {
-                kind: [paths.of(template, c) for c in GRID.of(generator="mostlyai", dataset=wc.dataset)]
+                kind: [paths.of(template, c) for c in PLAN.mostlyai(wc.dataset)]
                 for kind, template in [("metrics", paths.METRICS), ("qa", paths.QA_METRICS)]
                 if kind == "metrics" or config["qa"]["enabled"]
             }
@@ -55,10 +55,3 @@ rule mostlyai_comparison:
         code=code_of("mostlyai_comparison"),
     script:
         "../../scripts/mostlyai_comparison.py"
-
-
-TARGETS.extend(
-    paths.fill(paths.MOSTLYAI_COMPARISON_CSV, dataset=ds)
-    for ds in GRID.datasets
-    if GRID.of(generator="mostlyai", dataset=ds)
-)
