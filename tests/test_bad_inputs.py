@@ -273,6 +273,22 @@ def test_bad_config_file_one_line(
     assert err == [f"invalid config: {message.format(f=f)}"]
 
 
+# What the workflow's start-up re-read of the files Snakemake loaded (check_config_files: only checks them,
+# builds no value) says: the same line as `privsynth check`.
+CHECKED_ROWS = [r for r in FILE_ROWS if r[0] not in ("no datasets in a --configfile", "not a mapping")]
+
+
+@pytest.mark.parametrize(("text", "message"), [r[1:] for r in CHECKED_ROWS], ids=[r[0] for r in CHECKED_ROWS])
+def test_the_workflows_file_check_gives_the_same_line(tmp_path: Path, text: str | bytes, message: str) -> None:
+    from privsynth.config import check_config_files
+
+    f = tmp_path / "my.yaml"
+    f.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(ConfigError) as err:
+        check_config_files([f])
+    assert str(err.value) == message.format(f=f)
+
+
 def test_yaml_tag_stops_the_snakemake_wrapper_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = tmp_path / "evil.yaml"
     f.write_text("datasets: !!python/object/apply:os.system ['touch pwned']\n")

@@ -283,11 +283,12 @@ def validate_config(config: dict[str, Any], validate: Validator, schema_path: st
 # --- config files ---------------------------------------------------------------
 
 
-def load_config_file(path: str | Path) -> Any:
+def load_config_file(path: str | Path, value: bool = True) -> Any:
     """Read a YAML/JSON config file strictly: one-line ConfigErrors naming the file (and line).
 
     Rejects duplicate keys, which YAML loaders otherwise resolve silently (the
     last one wins, so a second ``copy:`` block would replace the first).
+    ``value=False``: only check the file (returns None).
     """
     import yaml
 
@@ -313,8 +314,8 @@ def load_config_file(path: str | Path) -> Any:
         raise ConfigError(f"{where}: YAML syntax error: {problem}; fix the file there") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{name}: YAML syntax error: {' '.join(str(exc).split())}") from None
-    if node is not None:
-        _check_duplicate_keys(node, name, [])
+    if node is not None and not _check_nodes(node, name) and not value:
+        return None  # every tag is one the safe loader builds: nothing else to check
     try:
         return _parse(yaml.load, text)
     except yaml.constructor.ConstructorError as exc:
@@ -342,32 +343,43 @@ def _parse(parse: Callable[..., Any], text: str) -> Any:
     return parse(text, Loader=yaml.SafeLoader)
 
 
-def _check_duplicate_keys(node: Any, file: str, path: list[str]) -> None:
+def _check_nodes(node: Any, file: str, path: tuple[Any, str] | None = None) -> bool:
+    """Duplicate keys and unquoted yes/no names are ConfigErrors; True if some node has a tag the safe
+    loader cannot build.  ``path``: (parent's path, key), a linked list (a large grid has many nodes)."""
     import yaml
 
+    unknown = node.tag not in yaml.SafeLoader.yaml_constructors
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
-            key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
-            line = key_node.start_mark.line + 1
-            if isinstance(key_node, yaml.ScalarNode) and key_node.tag in _NOT_NAMES and not key_node.style:
+            scalar = isinstance(key_node, yaml.ScalarNode)
+            key = str(key_node.value) if scalar else "?"
+            unknown |= key_node.tag not in yaml.SafeLoader.yaml_constructors
+            if scalar and key_node.tag in _NOT_NAMES and not key_node.style:
                 # YAML 1.1 reads an unquoted yes/no/on/off (null, ~) as true/false (None), not as a name.
-                dotted = ".".join([*path, key])
                 raise ConfigError(
-                    f"{dotted}: YAML reads the unquoted name {key} ({file} line {line}) as "
-                    f"{_NOT_NAMES[key_node.tag]}, not as text; quote it: '{key}':"
+                    f"{_dotted(path, key)}: YAML reads the unquoted name {key} ({file} line "
+                    f"{key_node.start_mark.line + 1}) as {_NOT_NAMES[key_node.tag]}, not as text; quote it: '{key}':"
                 )
-            if isinstance(key_node, yaml.ScalarNode) and key in seen:
-                dotted = ".".join([*path, key])
+            if scalar and key in seen:
                 raise ConfigError(
-                    f"{dotted}: duplicate key in {file} line {line} (first on line {seen[key]}); YAML would "
-                    "silently keep only the last one: merge the two or rename one"
+                    f"{_dotted(path, key)}: duplicate key in {file} line {key_node.start_mark.line + 1} (first on "
+                    f"line {seen[key]}); YAML would silently keep only the last one: merge the two or rename one"
                 )
-            seen.setdefault(key, line)
-            _check_duplicate_keys(value_node, file, [*path, key])
+            seen.setdefault(key, key_node.start_mark.line + 1)
+            unknown |= _check_nodes(value_node, file, (path, key))
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _check_duplicate_keys(item, file, [*path, str(i)])
+            unknown |= _check_nodes(item, file, (path, str(i)))
+    return unknown
+
+
+def _dotted(path: tuple[Any, str] | None, key: str) -> str:
+    parts = [key]
+    while path is not None:
+        path, part = path
+        parts.append(part)
+    return ".".join(reversed(parts))
 
 
 _NOT_NAMES = {"tag:yaml.org,2002:bool": "true/false", "tag:yaml.org,2002:null": "null"}
@@ -376,7 +388,7 @@ _NOT_NAMES = {"tag:yaml.org,2002:bool": "true/false", "tag:yaml.org,2002:null": 
 def check_config_files(paths: list[str | Path]) -> None:
     """Re-read the config files Snakemake loaded, strictly (see ``load_config_file``)."""
     for p in paths:
-        load_config_file(p)
+        load_config_file(p, value=False)
 
 
 def check_has_datasets(config: Mapping[str, Any], configfiles: list[str | Path]) -> None:
