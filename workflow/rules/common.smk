@@ -45,6 +45,11 @@ def synth_job(wildcards):
     return GRID.synth_slice(wildcards.dataset, wildcards.generator, wildcards.setting)
 
 
+def settings_of(wc):
+    """A cell's validated generator settings (read only: synth_job gives a job its own copy)."""
+    return PLAN.cell(wc.dataset, wc.generator, wc.setting).settings
+
+
 def gpu_of(wildcards):
     return GRID.gpu(wildcards.dataset, wildcards.generator, wildcards.setting)
 

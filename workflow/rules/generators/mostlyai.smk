@@ -22,11 +22,11 @@ rule synthesize_mostlyai:
         "../../../envs/mostlyai.yaml"
     # The job's CPU share is its training subprocess's torch threads (1 by default),
     # so two mostlyai jobs share a 2-core machine instead of queueing.
-    threads: lambda wc: synth_job(wc)["settings"].get("torch_threads") or config["threads"]
+    threads: lambda wc: settings_of(wc).get("torch_threads") or config["threads"]
     resources:
         gpu=gpu_of,
         # Only a GPU job names a model; "" leaves the SLURM request at --gpus=N.
-        gpu_model=lambda wc: (synth_job(wc)["settings"].get("gpu_model") or "") if gpu_of(wc) else "",
+        gpu_model=lambda wc: (settings_of(wc).get("gpu_model") or "") if gpu_of(wc) else "",
     params:
         job=synth_job,
         code=code_of("synthesize_mostlyai"),
