@@ -16,7 +16,6 @@ if not workflow.overwrite_configfiles:
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/audit_one_run_common.smk"
 
 
 wildcard_constraints:
@@ -49,7 +48,7 @@ include: "workflow/rules/train_sizes.smk"
 rule all:
     default_target: True
     input:
-        all_targets(),
+        PLAN.targets,
 
 
 # Killed jobs leave no ERROR line: say so (console + log) and clean their scratch
@@ -64,10 +63,10 @@ onstart:
 onerror:
     partial_results.on_error(
         paths.RESULTS,
-        list(GRID.cells),
-        config["qa"]["enabled"],
-        lambda key: [fn(GRID.cell(*key)) for fn in SUMMARY_EXTRAS],
-        benchmarks_of=lambda key: cell_benchmarks(GRID.cell(*key)),
+        list(PLAN.cells),
+        PLAN.qa,
+        PLAN.summary_extras,
+        benchmarks_of=PLAN.benchmarks,
     )
 
 

@@ -122,16 +122,12 @@ def load_test_config(name: str) -> dict[str, Any]:
 
 
 def default_plan() -> tuple[dict[str, Any], Any, Any]:
-    """config/config.yaml validated (defaults filled), its grid and its one-run audit plan."""
-    from snakemake.utils import validate
-
-    from privsynth.audit.one_run_plan import OneRunPlan
-    from privsynth.config import Grid
+    """config/config.yaml validated (defaults filled), its grid and its one-run audit plan (privsynth.plan)."""
+    from privsynth.plan import Plan
 
     cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))
-    validate(cfg, str(REPO / "config" / "schema.yaml"))
-    grid = Grid(cfg, validate)
-    return cfg, grid, OneRunPlan(cfg, grid)
+    plan = Plan.start(cfg, REPO / "config" / "schema.yaml")
+    return cfg, plan.grid, plan.one_run
 
 
 # --- markers from fixtures ------------------------------------------------------------

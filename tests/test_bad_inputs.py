@@ -20,12 +20,10 @@ import pytest
 from conftest import REPO, tiny_config, write_config
 
 from privsynth import __main__ as cli
-from privsynth import config as config_checks
 from privsynth import datasets
-from privsynth.audit.plan import AuditPlan
-from privsynth.config import Grid
 from privsynth.datasets import CENSUS_ENV, sha256_file
 from privsynth.errors import ConfigError, PrivsynthError
+from privsynth.plan import Plan
 
 SCHEMA = REPO / "config" / "schema.yaml"
 
@@ -35,14 +33,8 @@ def base_config() -> dict[str, Any]:
 
 
 def check_config(cfg: dict[str, Any], files: list[Path] = ()) -> None:  # type: ignore[assignment]
-    """What workflow/rules/common.smk and audit_common.smk do before any job runs."""
-    from snakemake.utils import validate
-
-    config_checks.check_config_files(list(files))
-    config_checks.check_has_datasets(cfg, list(files))
-    config_checks.validate_config(cfg, validate, SCHEMA)
-    grid = Grid(cfg, validate)
-    AuditPlan(cfg, grid)
+    """What workflow/rules/common.smk does before any job runs: the same call (privsynth.plan)."""
+    Plan.start(cfg, SCHEMA, configfiles=list(files), overwrite_configfiles=list(files))
 
 
 def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
@@ -129,6 +121,11 @@ CONFIG_ROWS = [
         "audit names a missing cell while off",
         _set(f"{WDBC}/audit", {"enabled": False, "generators": ["marginals"]}),
         "datasets.wdbc.audit.generators: 'marginals' is not in datasets.wdbc.generators (copy/default)",
+    ),
+    (
+        "one-run audit names a missing cell",
+        _set(f"{WDBC}/audit", {"enabled": False, "one_run": {"enabled": True, "generators": ["marginals"]}}),
+        "datasets.wdbc.audit.one_run.generators: 'marginals' is not in datasets.wdbc.generators (copy/default)",
     ),
     (
         "csv without a path",
@@ -291,6 +288,22 @@ def test_bad_config_file_one_line(
     assert cli.main(["check", str(f)]) == 1
     err = capsys.readouterr().err.splitlines()
     assert err == [f"invalid config: {message.format(f=f)}"]
+
+
+# What the workflow's start-up re-read of the files Snakemake loaded (check_config_files: only checks them,
+# builds no value) says: the same line as `privsynth check`.
+CHECKED_ROWS = [r for r in FILE_ROWS if r[0] not in ("no datasets in a --configfile", "not a mapping")]
+
+
+@pytest.mark.parametrize(("text", "message"), [r[1:] for r in CHECKED_ROWS], ids=[r[0] for r in CHECKED_ROWS])
+def test_the_workflows_file_check_gives_the_same_line(tmp_path: Path, text: str | bytes, message: str) -> None:
+    from privsynth.config import check_config_files
+
+    f = tmp_path / "my.yaml"
+    f.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(ConfigError) as err:
+        check_config_files([f])
+    assert str(err.value) == message.format(f=f)
 
 
 def test_yaml_tag_stops_the_snakemake_wrapper_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,10 +15,13 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .config import Grid, check_has_datasets, load_config_file, validate_config
+from .config import load_config_file
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .plan import Plan
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = REPO / "config" / "config.yaml"
@@ -54,10 +57,8 @@ def configfile_args(argv: list[str]) -> list[str]:
     return files
 
 
-def check(files: list[str]) -> Grid:
-    """Read ``files`` (or the default config) as the workflow would and validate them."""
-    from snakemake.utils import validate
-
+def check(files: list[str]) -> Plan:
+    """Read ``files`` (or the default config) as the workflow would, validate them and plan the run."""
     config: dict[str, Any] = {}
     for f in files or [str(DEFAULT_CONFIG)]:
         loaded = load_config_file(f)
@@ -66,13 +67,10 @@ def check(files: list[str]) -> Grid:
         if not isinstance(loaded, dict):
             raise ConfigError(f"config file {f}: the top level must be a mapping of keys, not {type(loaded).__name__}")
         _merge(config, loaded)
-    check_has_datasets(config, list(files))
-    validate_config(config, validate, SCHEMA)
-    grid = Grid(config, validate)
-    from .audit.plan import AuditPlan
+    from .plan import Plan  # numpy, pandas: not for --help
 
-    AuditPlan(config, grid)  # as workflow/rules/audit_common.smk
-    return grid
+    # The files are read strictly above; the rest is the workflow's start-up (workflow/rules/common.smk).
+    return Plan.start(config, SCHEMA, overwrite_configfiles=files)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,12 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     cmd, rest = args[0], args[1:]
     files = rest if cmd == "check" else configfile_args(rest)
     try:
-        grid = check(files)
+        plan = check(files)
     except ConfigError as exc:
         print(f"invalid config: {exc}", file=sys.stderr)
         return 1
     if cmd == "check":
-        print(f"config OK: {len(grid.datasets)} datasets, {len(grid.cells)} cells")
+        print(f"config OK: {len(plan.datasets)} datasets, {len(plan.cells)} cells")
         return 0
     from .locks import stale_lock_message
 

@@ -44,6 +44,7 @@ class Grid:
         self.cells: dict[tuple[str, str, str], Cell] = {}
         self.sources: dict[str, dict[str, Any]] = {}
         self.axes: dict[str, train_sizes.Axis | None] = {}
+        self._columns: dict[str, int | None] = {}
         for ds, dcfg in config["datasets"].items():
             _check_length("datasets.", ds, "dataset")
             if ds in RESERVED_DATASETS:
@@ -55,6 +56,9 @@ class Grid:
             for gen, settings_by_name in dcfg.get("generators", {}).items():
                 where = f"datasets.{ds}.generators.{gen}"
                 generators.check_name(gen, where)
+                # Looked up at the generator's first setting, once, not per setting.
+                schema_path: Path | None = None
+                cls: type[generators.Generator] | None = None
                 if axis is not None:  # one setting at several training sizes (privsynth.train_sizes)
                     settings_by_name = axis.expand(gen, settings_by_name or {})
                 for name, settings in (settings_by_name or {}).items():
@@ -71,11 +75,13 @@ class Grid:
                         )
                     settings = copy.deepcopy(dict(settings or {}))
                     if validate is not None:
-                        _validate_settings(validate, settings, gen, f"{where}.{name}")
+                        schema_path = schema_path or _settings_schema(gen)
+                        _validate_settings(validate, settings, schema_path, f"{where}.{name}")
                     if settings.get("sample_size") and (cols := self._n_columns(ds)):
                         limits.check_rows(settings["sample_size"], cols, f"{where}.{name}.sample_size", config)
                     if generators.is_builtin(gen):  # a plug-in's code is imported in its job only
-                        generators.load(gen).check_settings(settings, f"{where}.{name}")
+                        cls = cls or generators.load(gen)
+                        cls.check_settings(settings, f"{where}.{name}")
                     for r in range(1, self.repeats(ds) + 1):
                         cell_name = repeat_name(name, r)
                         self.cells[(ds, gen, cell_name)] = Cell(ds, gen, cell_name, settings, name, r)
@@ -90,7 +96,9 @@ class Grid:
         """Columns of a dataset's table before it is read (None: not known yet), for memory estimates."""
         from .datachecks import source_columns
 
-        return source_columns(self.sources[dataset], len(CENSUS_COLUMNS))
+        if dataset not in self._columns:  # once per dataset: it may read a file's header
+            self._columns[dataset] = source_columns(self.sources[dataset], len(CENSUS_COLUMNS))
+        return self._columns[dataset]
 
     def repeats(self, dataset: str) -> int:
         """Runs per setting: ``datasets.<name>.repeats``, else the top-level ``repeats``."""
@@ -204,9 +212,13 @@ def repeat_name(setting: str, repeat: int) -> str:
     return setting if repeat == 1 else f"{setting}.r{repeat}"
 
 
-def _validate_settings(validate: Validator, settings: dict[str, Any], gen: str, where: str) -> None:
-    schema_path = generators.settings_schema(gen)
+def _settings_schema(gen: str) -> Path:
+    """Generator ``gen``'s settings schema file, checked to be a readable schema."""
     generators.read_settings_schema(gen)  # a missing or invalid schema: one line naming the file
+    return generators.settings_schema(gen)
+
+
+def _validate_settings(validate: Validator, settings: dict[str, Any], schema_path: Path, where: str) -> None:
     try:
         validate(settings, str(schema_path))  # snakemake's validate also fills defaults
     except Exception:
@@ -272,11 +284,12 @@ def validate_config(config: dict[str, Any], validate: Validator, schema_path: st
 # --- config files ---------------------------------------------------------------
 
 
-def load_config_file(path: str | Path) -> Any:
+def load_config_file(path: str | Path, value: bool = True) -> Any:
     """Read a YAML/JSON config file strictly: one-line ConfigErrors naming the file (and line).
 
     Rejects duplicate keys, which YAML loaders otherwise resolve silently (the
     last one wins, so a second ``copy:`` block would replace the first).
+    ``value=False``: only check the file (returns None).
     """
     import yaml
 
@@ -292,7 +305,7 @@ def load_config_file(path: str | Path) -> Any:
             f"config file {name} is not UTF-8 text (byte 0x{byte} at offset {exc.start}); save it as UTF-8"
         ) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _parse(yaml.compose, text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark is not None else name
@@ -302,10 +315,10 @@ def load_config_file(path: str | Path) -> Any:
         raise ConfigError(f"{where}: YAML syntax error: {problem}; fix the file there") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{name}: YAML syntax error: {' '.join(str(exc).split())}") from None
-    if node is not None:
-        _check_duplicate_keys(node, name, [])
+    if node is not None and not _check_nodes(node, name) and not value:
+        return None  # every tag is one the safe loader builds: nothing else to check
     try:
-        return yaml.safe_load(text)
+        return _parse(yaml.load, text)
     except yaml.constructor.ConstructorError as exc:
         # e.g. !!python/object/apply:os.system: safe_load refuses to build it (nothing runs).
         mark = exc.problem_mark
@@ -317,32 +330,57 @@ def load_config_file(path: str | Path) -> Any:
         ) from None
 
 
-def _check_duplicate_keys(node: Any, file: str, path: list[str]) -> None:
+def _parse(parse: Callable[..., Any], text: str) -> Any:
+    """``parse(text, Loader=...)`` with libyaml's safe loader (a large grid's config is parsed in a
+    fraction of the time); on any error again with PyYAML's own, whose messages and marks are reported."""
     import yaml
 
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:
+        try:
+            return parse(text, Loader=fast)
+        except yaml.YAMLError:
+            pass
+    return parse(text, Loader=yaml.SafeLoader)
+
+
+def _check_nodes(node: Any, file: str, path: tuple[Any, str] | None = None) -> bool:
+    """Duplicate keys and unquoted yes/no names are ConfigErrors; True if some node has a tag the safe
+    loader cannot build.  ``path``: (parent's path, key), a linked list (a large grid has many nodes)."""
+    import yaml
+
+    unknown = node.tag not in yaml.SafeLoader.yaml_constructors
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
-            key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
-            line = key_node.start_mark.line + 1
-            if isinstance(key_node, yaml.ScalarNode) and key_node.tag in _NOT_NAMES and not key_node.style:
+            scalar = isinstance(key_node, yaml.ScalarNode)
+            key = str(key_node.value) if scalar else "?"
+            unknown |= key_node.tag not in yaml.SafeLoader.yaml_constructors
+            if scalar and key_node.tag in _NOT_NAMES and not key_node.style:
                 # YAML 1.1 reads an unquoted yes/no/on/off (null, ~) as true/false (None), not as a name.
-                dotted = ".".join([*path, key])
                 raise ConfigError(
-                    f"{dotted}: YAML reads the unquoted name {key} ({file} line {line}) as "
-                    f"{_NOT_NAMES[key_node.tag]}, not as text; quote it: '{key}':"
+                    f"{_dotted(path, key)}: YAML reads the unquoted name {key} ({file} line "
+                    f"{key_node.start_mark.line + 1}) as {_NOT_NAMES[key_node.tag]}, not as text; quote it: '{key}':"
                 )
-            if isinstance(key_node, yaml.ScalarNode) and key in seen:
-                dotted = ".".join([*path, key])
+            if scalar and key in seen:
                 raise ConfigError(
-                    f"{dotted}: duplicate key in {file} line {line} (first on line {seen[key]}); YAML would "
-                    "silently keep only the last one: merge the two or rename one"
+                    f"{_dotted(path, key)}: duplicate key in {file} line {key_node.start_mark.line + 1} (first on "
+                    f"line {seen[key]}); YAML would silently keep only the last one: merge the two or rename one"
                 )
-            seen.setdefault(key, line)
-            _check_duplicate_keys(value_node, file, [*path, key])
+            seen.setdefault(key, key_node.start_mark.line + 1)
+            unknown |= _check_nodes(value_node, file, (path, key))
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _check_duplicate_keys(item, file, [*path, str(i)])
+            unknown |= _check_nodes(item, file, (path, str(i)))
+    return unknown
+
+
+def _dotted(path: tuple[Any, str] | None, key: str) -> str:
+    parts = [key]
+    while path is not None:
+        path, part = path
+        parts.append(part)
+    return ".".join(reversed(parts))
 
 
 _NOT_NAMES = {"tag:yaml.org,2002:bool": "true/false", "tag:yaml.org,2002:null": "null"}
@@ -351,7 +389,7 @@ _NOT_NAMES = {"tag:yaml.org,2002:bool": "true/false", "tag:yaml.org,2002:null": 
 def check_config_files(paths: list[str | Path]) -> None:
     """Re-read the config files Snakemake loaded, strictly (see ``load_config_file``)."""
     for p in paths:
-        load_config_file(p)
+        load_config_file(p, value=False)
 
 
 def check_has_datasets(config: Mapping[str, Any], configfiles: list[str | Path]) -> None:

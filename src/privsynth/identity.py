@@ -35,6 +35,7 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import inspect
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -85,7 +86,16 @@ def _canonical_callable(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         return canonical(fn(*args, **kwargs))
 
+    _signature_once(wrapper)
     return wrapper
+
+
+def _signature_once(fn: Callable[..., Any]) -> None:
+    """Give Snakemake ``fn``'s parameters once: it reads them (``inspect.signature``) three times
+    per job and callable, a twentieth of planning a large grid (snakemake.common.overwrite_function_params)."""
+    from snakemake.common import overwrite_function_params
+
+    overwrite_function_params(fn, inspect.signature(fn).parameters)  # type: ignore[arg-type]
 
 
 # --- code identity --------------------------------------------------------------
@@ -203,6 +213,8 @@ def code_param(script: str | Path, enabled: bool = True) -> Callable[[Any], str 
 def finalize_params(workflow: Any) -> None:
     """Make every rule's params canonical; check that every rule with a script lists its ``code`` param.
 
+    Every param and input function's parameters are handed to Snakemake once (``_signature_once``).
+
     Called once at the end of the Snakefile, after every rule is defined.  Each param
     is replaced by its canonical form, as a list item and as the named attribute
     (``params.keys()``) Snakemake reads it through; nothing else of the rule is touched.
@@ -216,6 +228,9 @@ def finalize_params(workflow: Any) -> None:
         for name in list(params.keys()):  # Snakemake reads a named param through its attribute
             value = getattr(params, name)
             setattr(params, name, done.get(id(value)) or (_canonical_callable(value) if callable(value) else value))
+        for item in rule.input:  # input functions: their parameters read once too
+            if callable(item):
+                _signature_once(item)
         script = _script_path(rule)
         if script is not None and not any(_code_of(p) == script for p in params):
             missing.append(f"{rule.name} (add code=code_of({Path(script).stem!r}) to its params)")

@@ -15,7 +15,8 @@ These files are no job's output, so Snakemake never takes them for results:
 the next run retries every failed job (its outputs are missing) and, once the
 full report is built, ``remove_superseded`` deletes ``results/partial``.
 ``python -m privsynth.partial [results]`` builds the same from the files alone
-(the cells are then those found on disk).
+(the cells are then those found on disk, and a cell's summary row is made of
+every file ``privsynth.plan`` can give it summary columns from that exists).
 """
 
 from __future__ import annotations
@@ -32,15 +33,13 @@ import pandas as pd
 
 from . import paths, report, runstate
 from . import summary as summary_mod
+from .plan import summary_file_templates
 
 log = logging.getLogger("privsynth.partial")
 
 Key = tuple[str, str, str]
 PARTIAL_DIR = "partial"
 PARTIAL_FILES = ("summary.csv", "failed.csv", "index.html")
-# Files other than metrics.json that give a cell summary columns, when the grid's
-# own list (the workflow's SUMMARY_EXTRAS) is not at hand.
-DEFAULT_EXTRAS = (paths.UTILITY, paths.AUDIT_SUMMARY, paths.AUDIT_SKIPPED)
 
 
 @dataclass(frozen=True)
@@ -185,7 +184,8 @@ def write_partial(
     def extras(k: Key) -> list[str]:
         if extras_of is not None:
             return list(extras_of(k))
-        return [cell_file(k, t) for t in DEFAULT_EXTRAS if (results.parent / cell_file(k, t)).is_file()]
+        # Without the plan's list (Plan.summary_extras): every file that can give summary columns, if it exists.
+        return [cell_file(k, t) for t in summary_file_templates() if (results.parent / cell_file(k, t)).is_file()]
 
     use_qa = qa if qa is not None else any((results.parent / cell_file(k, paths.QA_METRICS)).is_file() for k in cells)
 

@@ -3,9 +3,26 @@
 # generator runs (each written per set and resumed after a crash); per cell the
 # attacks, audit.json, scores and ROC plot. Repeats (<setting>.rN) are audited once,
 # on the base setting.
+# The cells and slices: PLAN.audit (privsynth.audit.plan.AuditPlan).
+AUDIT = PLAN.audit
 
 
-include: "audit_common.smk"
+def _require_audited(wc):
+    if not AUDIT.is_audited(wc.dataset, wc.generator, wc.setting):
+        raise WorkflowError(
+            f"{wc.dataset}/{wc.generator}/{wc.setting} is not audited "
+            f"(datasets.{wc.dataset}.audit.enabled / .generators)"
+        )
+
+
+def audit_batches(wc):
+    _require_audited(wc)
+    return PLAN.audit_files(paths.AUDIT_SHADOW_BATCH, wc.dataset, wc.generator, wc.setting)
+
+
+def audit_fits(wc):
+    _require_audited(wc)
+    return PLAN.audit_files(paths.AUDIT_SHADOW_FITS, wc.dataset, wc.generator, wc.setting)
 
 
 rule audit_shadow_sets:
@@ -32,19 +49,19 @@ rule audit_fit:
         train=rules.prepare_data.output.train,
         schema=rules.prepare_data.output.schema,
         sets=rules.audit_shadow_sets.output.sets,
-        extra=audit_generator_inputs,
+        extra=generator_inputs,
     output:
         sets=paths.AUDIT_SHADOW_BATCH,
         fits=paths.AUDIT_SHADOW_FITS,
     log:
         paths.log("audit_fit", paths.PER_BATCH),
     benchmark:
-        paths.benchmark("audit_fit", paths.PER_BATCH)
+        BENCHMARKS["audit_fit"]
     wildcard_constraints:
         generator=NAME,
         batch=r"\d+",
     conda:
-        audit_generator_env
+        generator_env
     threads: config["threads"]
     resources:
         gpu=gpu_of,
@@ -73,7 +90,7 @@ rule audit_attack:
     log:
         paths.log("audit_attack", paths.PER_CELL),
     benchmark:
-        paths.benchmark("audit_attack", paths.PER_CELL)
+        BENCHMARKS["audit_attack"]
     wildcard_constraints:
         generator=NAME,
     conda:
@@ -107,9 +124,3 @@ rule audit_skipped:
         code=code_of("audit_skipped"),
     script:
         "../scripts/audit_skipped.py"
-
-
-if AUDIT.audited or AUDIT.no_refit:
-    SUMMARY_EXTRAS.append(audit_summary_of)
-    SUMMARY_BENCHMARKS.append(audit_benchmarks_of)
-    TARGETS.extend(paths.of(paths.AUDIT_JSON, c) for c in AUDIT.cells())

@@ -3,9 +3,8 @@
 # uploaded file) against holdout rows; no epsilon (privsynth.audit.nobox). Its own
 # rule, not part of the synthesis: changing it reruns neither the file's check nor
 # the EDA, fidelity and utility jobs that read the file.
-from privsynth.audit import nobox_plan  # noqa: E402
-
-NOBOX_CELLS = nobox_plan.cells(GRID)
+# The cells and slice: PLAN.nobox, PLAN.nobox_slice (privsynth.audit.nobox_plan).
+from privsynth.audit.nobox_plan import REFITTED as _NOBOX_REFITTED  # noqa: E402
 
 
 rule audit_nobox:
@@ -13,7 +12,7 @@ rule audit_nobox:
         train=rules.prepare_data.output.train,
         holdout=rules.prepare_data.output.holdout,
         schema=rules.prepare_data.output.schema,
-        members=lambda wc: nobox_plan.members_path(GRID, wc.dataset, wc.generator, wc.setting),
+        members=lambda wc: PLAN.nobox_members(wc.dataset, wc.generator, wc.setting),
         synthetic=paths.SYNTHETIC,
         metrics=paths.METRICS,
     output:
@@ -22,13 +21,13 @@ rule audit_nobox:
     log:
         paths.log("audit_nobox", paths.PER_CELL),
     benchmark:
-        paths.benchmark("audit_nobox", paths.PER_CELL)
+        BENCHMARKS["audit_nobox"]
     wildcard_constraints:
         generator=NAME,
     conda:
         "../../envs/core.yaml"
     params:
-        job=lambda wc: nobox_plan.job_slice(GRID, wc.dataset, wc.generator, wc.setting),
+        job=lambda wc: PLAN.nobox_slice(wc.dataset, wc.generator, wc.setting),
         code=code_of("audit_nobox"),
     script:
         "../scripts/audit_nobox.py"
@@ -50,14 +49,8 @@ rule audit_nobox_skipped:
             "dataset": wc.dataset,
             "generator": wc.generator,
             "setting": wc.setting,
-            "reason": nobox_plan.REFITTED,
+            "reason": _NOBOX_REFITTED,
         },
         code=code_of("audit_nobox_skipped"),
     script:
         "../scripts/audit_nobox_skipped.py"
-
-
-if NOBOX_CELLS:
-    SUMMARY_EXTRAS.append(lambda c: nobox_plan.summary_path(GRID, c))
-    SUMMARY_BENCHMARKS.append(lambda c: nobox_plan.benchmarks(GRID, c))
-    TARGETS.extend(paths.of(paths.NOBOX_JSON, c) for c in NOBOX_CELLS)

@@ -1,6 +1,13 @@
 # One-run canary audit (Steinke, Nasr & Jagielski 2023), see docs/audit.md:
 # per dataset the canaries and their coins; per cell the audit training set, one
 # generator fit (none where the release is the audit run), the attacks and bound.
+# The cells and slices: PLAN.one_run (privsynth.audit.one_run_plan.OneRunPlan).
+ONE_RUN = PLAN.one_run
+
+
+def one_run_output(wc):
+    """Synthetic output and metrics of the audit run: the release, or the separate audit fit."""
+    return PLAN.one_run_output(wc.dataset, wc.generator, wc.setting)
 
 
 rule audit_one_run_canaries:
@@ -46,18 +53,18 @@ rule audit_one_run_fit:
     input:
         train=rules.audit_one_run_train.output.train,
         schema=rules.prepare_data.output.schema,
-        extra=audit_generator_inputs,
+        extra=generator_inputs,
     output:
         synthetic=paths.ONE_RUN_SYNTHETIC,
         metrics=paths.ONE_RUN_METRICS,
     log:
         paths.log("audit_one_run_fit", paths.PER_CELL),
     benchmark:
-        paths.benchmark("audit_one_run_fit", paths.PER_CELL)
+        BENCHMARKS["audit_one_run_fit"]
     wildcard_constraints:
         generator=NAME,
     conda:
-        audit_generator_env
+        generator_env
     threads: config["threads"]
     resources:
         gpu=gpu_of,
@@ -84,7 +91,7 @@ rule audit_one_run_attack:
     log:
         paths.log("audit_one_run_attack", paths.PER_CELL),
     benchmark:
-        paths.benchmark("audit_one_run_attack", paths.PER_CELL)
+        BENCHMARKS["audit_one_run_attack"]
     wildcard_constraints:
         generator=NAME,
     conda:
@@ -112,14 +119,8 @@ rule audit_one_run_skipped:
             "dataset": wc.dataset,
             "generator": wc.generator,
             "setting": wc.setting,
-            "reason": one_run_skip_reason(wc),
+            "reason": ONE_RUN.skip_reason(wc.dataset, wc.generator, wc.setting),
         },
         code=code_of("audit_one_run_skipped"),
     script:
         "../scripts/audit_one_run_skipped.py"
-
-
-if ONE_RUN.audited or ONE_RUN.no_refit:
-    SUMMARY_EXTRAS.append(one_run_summary_of)
-    SUMMARY_BENCHMARKS.append(one_run_benchmarks_of)
-    TARGETS.extend(paths.of(paths.ONE_RUN_JSON, c) for c in ONE_RUN.cells())

@@ -1,31 +1,35 @@
-# Config validation and the grid; functions used by the rules.
+# The plan (config validated once, every cell, slice, summary input and target) and
+# the functions the rules share.
 import os
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 # privsynth is imported as installed (tools/install.sh); the conda envs
 # (envs/*.yaml, --sdm conda) pip-install it from this checkout: ${PRIVSYNTH_REPO}.
 os.environ.update(PRIVSYNTH_REPO=workflow.basedir)
 
-from privsynth import config as config_checks  # noqa: E402
 from privsynth import paths  # noqa: E402
-from privsynth.config import Grid  # noqa: E402
 from privsynth.errors import ConfigError  # noqa: E402
 from privsynth import identity  # noqa: E402
 from privsynth import partial as partial_results  # noqa: E402
 from privsynth import runstate  # noqa: E402
+from privsynth.plan import BENCHMARKS, Plan  # noqa: E402
 
-# Every config problem stops the workflow with one line, the dotted key first.
+# The plan (privsynth.plan): every cell, job slice, summary input and target, built
+# once here; the rule files only read it. Every config problem stops the workflow
+# with one line, the dotted key first.
 try:
-    # Re-read the files Snakemake loaded, strictly: duplicate keys are errors.
-    config_checks.check_config_files(list(workflow.configfiles))
-    config_checks.check_has_datasets(config, list(workflow.overwrite_configfiles))
-    config_checks.validate_config(config, validate, Path(workflow.basedir) / "config/schema.yaml")
-    GRID = Grid(config, validate)
+    PLAN = Plan.start(
+        config,
+        Path(workflow.basedir) / "config/schema.yaml",
+        # Re-read the files Snakemake loaded, strictly: duplicate keys are errors.
+        configfiles=list(workflow.configfiles),
+        overwrite_configfiles=list(workflow.overwrite_configfiles),
+    )
 except ConfigError as exc:
     raise WorkflowError(f"invalid config: {exc}") from None
+GRID = PLAN.grid
 
 NAME = "[A-Za-z0-9][A-Za-z0-9_.-]*"
 
@@ -41,35 +45,32 @@ def synth_job(wildcards):
     return GRID.synth_slice(wildcards.dataset, wildcards.generator, wildcards.setting)
 
 
+def settings_of(wc):
+    """A cell's validated generator settings (read only: synth_job gives a job its own copy)."""
+    return PLAN.cell(wc.dataset, wc.generator, wc.setting).settings
+
+
 def gpu_of(wildcards):
     return GRID.gpu(wildcards.dataset, wildcards.generator, wildcards.setting)
 
 
-# Plug-in points that .smk files included after this one extend -
-# - SUMMARY_EXTRAS: functions cell -> path of a flat JSON (with dataset/generator/
-#   setting keys) whose other keys become summary.csv columns for that cell;
-# - SUMMARY_BENCHMARKS: functions cell -> benchmark files of that cell's jobs
-#   (summary.csv's cost_* columns; a per-dataset file is shared by its cells);
-# - TARGETS: extra files `rule all` builds.
-SUMMARY_EXTRAS = []
-SUMMARY_BENCHMARKS = [lambda c: [paths.of(paths.benchmark("synthesize", paths.PER_CELL), c)]]
-TARGETS = []
+def synth_train(wc):
+    """Training set of a cell's main synthesis (the one-run audit's where the release is the audit run)."""
+    return PLAN.synth_train(wc.dataset, wc.generator, wc.setting)
 
 
-def cell_benchmarks(c):
-    """Benchmark files of one cell's jobs, in a fixed order."""
-    return [p for fn in SUMMARY_BENCHMARKS for p in fn(c)]
+def generator_inputs(wc):
+    """Files a cell's generator reads besides its training set (e.g. the negative control's reference)."""
+    return PLAN.generator_inputs(wc.dataset, wc.generator, wc.setting)
 
 
-def summary_inputs(wildcards):
-    cells = list(GRID.cells.values())
-    inputs = {"metrics": [paths.of(paths.METRICS, c) for c in cells]}
-    if config["qa"]["enabled"]:
-        inputs["qa"] = [paths.of(paths.QA_METRICS, c) for c in cells]
-    inputs["extra"] = [fn(c) for fn in SUMMARY_EXTRAS for c in cells]
-    inputs["benchmarks"] = list(dict.fromkeys(p for c in cells for p in cell_benchmarks(c)))
-    return inputs
-
-
-def all_targets():
-    return [paths.SUMMARY, *TARGETS]
+def generator_env(wc):
+    """The conda env of the rule that synthesises the cell's main output (shadow and one-run
+    audit fits run the generator in its own environment)."""
+    want = paths.of(paths.SYNTHETIC, wc)
+    for r in workflow.rules:
+        env = r.conda_env
+        if r.name.startswith("audit_") or not isinstance(env, str) or not r.is_producer(want):
+            continue
+        return os.path.normpath(os.path.join(os.path.dirname(r.snakefile), env))
+    return "../../envs/core.yaml"

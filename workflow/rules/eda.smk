@@ -12,7 +12,7 @@ rule eda_real:
     log:
         paths.log("eda", "{dataset}/data"),
     benchmark:
-        paths.benchmark("eda", "{dataset}/data")
+        BENCHMARKS["eda_real"]
     conda:
         "../../envs/eda.yaml"
     threads: 1
@@ -25,7 +25,8 @@ rule eda_real:
 
 if config["eda"].get("batch", True):
     # One job and one Jupyter kernel per dataset for all its synthetic sets
-    # (eda.batch): the kernel start and imports are paid once, not per set.
+    # (eda.batch): the kernel start and imports are paid once, not per set; its
+    # cost is shared by the dataset's cells (summary.csv cost_*, PLAN.benchmarks).
     # Outputs are the per-set paths, so the rule is written out per dataset.
     for _ds in GRID.datasets:
         _cells = GRID.of(dataset=_ds)
@@ -43,7 +44,7 @@ if config["eda"].get("batch", True):
             log:
                 paths.log("eda", f"{_ds}/synthetic"),
             benchmark:
-                paths.benchmark("eda", f"{_ds}/synthetic")
+                paths.fill(BENCHMARKS["eda_batch"], dataset=_ds)
             conda:
                 "../../envs/eda.yaml"
             threads: 1
@@ -52,9 +53,6 @@ if config["eda"].get("batch", True):
                 code=code_of("eda_batch"),
             script:
                 "../scripts/eda_batch.py"
-
-    # The batch job's cost is shared by the dataset's cells (summary.csv cost_*).
-    _eda_synthetic_benchmark = lambda c: paths.benchmark("eda", f"{c.dataset}/synthetic")
 
 else:
 
@@ -67,7 +65,7 @@ else:
         log:
             paths.log("eda", paths.PER_CELL),
         benchmark:
-            paths.benchmark("eda", paths.PER_CELL)
+            BENCHMARKS["eda_synthetic"]
         wildcard_constraints:
             generator=NAME,
         conda:
@@ -79,8 +77,6 @@ else:
         script:
             "../scripts/eda.py"
 
-    _eda_synthetic_benchmark = lambda c: paths.of(rules.eda_synthetic.benchmark, c)
-
 
 rule eda_compare:
     input:
@@ -90,7 +86,7 @@ rule eda_compare:
     log:
         paths.log("eda_compare", paths.PER_CELL),
     benchmark:
-        paths.benchmark("eda_compare", paths.PER_CELL)
+        BENCHMARKS["eda_compare"]
     wildcard_constraints:
         generator=NAME,
     conda:
@@ -101,10 +97,3 @@ rule eda_compare:
         code=code_of("eda_compare"),
     script:
         "../scripts/eda_compare.py"
-
-
-TARGETS.extend(_eda.targets(config, GRID.datasets, [paths.of(paths.CELL, c) for c in GRID.cells.values()]))
-if config["eda"]["enabled"] and config["eda"]["synthetic"]:
-    SUMMARY_BENCHMARKS.append(lambda c: [_eda_synthetic_benchmark(c)])
-if config["eda"]["compare"]:
-    SUMMARY_BENCHMARKS.append(lambda c: [paths.of(rules.eda_compare.benchmark, c)])

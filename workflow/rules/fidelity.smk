@@ -13,7 +13,7 @@ rule fidelity_qa:
     log:
         paths.log("fidelity_qa", paths.PER_CELL),
     benchmark:
-        paths.benchmark("fidelity_qa", paths.PER_CELL)
+        BENCHMARKS["fidelity_qa"]
     conda:
         "../../envs/qa.yaml"
     # One thread: the report is mostly single-threaded (only its trivariate loop
@@ -25,7 +25,3 @@ rule fidelity_qa:
         code=code_of("fidelity_qa"),
     script:
         "../scripts/fidelity_qa.py"
-
-
-if config["qa"]["enabled"]:
-    SUMMARY_BENCHMARKS.append(lambda c: [paths.of(rules.fidelity_qa.benchmark, c)])

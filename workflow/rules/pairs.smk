@@ -13,7 +13,7 @@ rule fidelity_pairs:
     log:
         paths.log("fidelity_pairs", paths.PER_CELL),
     benchmark:
-        paths.benchmark("fidelity_pairs", paths.PER_CELL)
+        BENCHMARKS["fidelity_pairs"]
     conda:
         "../../envs/core.yaml"
     threads: 1
@@ -22,8 +22,3 @@ rule fidelity_pairs:
         code=code_of("fidelity_pairs"),
     script:
         "../scripts/fidelity_pairs.py"
-
-
-if config["fidelity_pairs"]["enabled"]:
-    SUMMARY_EXTRAS.append(lambda c: paths.of(paths.PAIRS, c))
-    SUMMARY_BENCHMARKS.append(lambda c: [paths.of(rules.fidelity_pairs.benchmark, c)])

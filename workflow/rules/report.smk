@@ -1,6 +1,5 @@
 # The report: results/report/index.html (self-contained) and per-dataset plots,
 # also shown in Snakemake's own report (snakemake --report report.zip).
-from privsynth.report import artefacts as _report_artefacts
 
 
 report: "../report/workflow.rst"
@@ -68,12 +67,8 @@ rule report:
         ),
         # Everything else the run builds (EDA, audit, comparison tables, ...) and the
         # files their rules write beside them, so the page is written last and links
-        # to exactly these (privsynth.report.artefacts). Evaluated lazily: rule files
-        # included after this one have appended to TARGETS by then.
-        artefacts=lambda wc: _report_artefacts.inputs(
-            [t for t in TARGETS if not t.startswith(f"{paths.REPORT_DIR}/")]
-            + [p for files in summary_inputs(wc).values() for p in files]
-        ),
+        # to exactly these (PLAN.report_inputs, privsynth.report.artefacts).
+        artefacts=PLAN.report_inputs(),
     output:
         html=report(
             paths.REPORT,
@@ -88,6 +83,3 @@ rule report:
         code=code_of("report"),
     script:
         "../scripts/report.py"
-
-
-TARGETS.append(paths.REPORT)

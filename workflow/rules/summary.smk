@@ -3,7 +3,7 @@
 
 rule summary:
     input:
-        unpack(summary_inputs),
+        **PLAN.summary_inputs(),
     output:
         report(paths.SUMMARY, caption="../report/summary.rst", category="Summary"),
     log:

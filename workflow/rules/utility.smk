@@ -31,7 +31,7 @@ rule utility:
     log:
         paths.log("utility", paths.PER_CELL),
     benchmark:
-        paths.benchmark("utility", paths.PER_CELL)
+        BENCHMARKS["utility"]
     conda:
         "../../envs/core.yaml"
     threads: 1
@@ -40,7 +40,3 @@ rule utility:
         code=code_of("utility"),
     script:
         "../scripts/utility.py"
-
-
-SUMMARY_EXTRAS.append(lambda c: paths.of(paths.UTILITY, c))
-SUMMARY_BENCHMARKS.append(lambda c: [paths.of(rules.utility.benchmark, c)])

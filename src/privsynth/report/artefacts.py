@@ -8,6 +8,7 @@ folder instead, for pages built outside the workflow (``privsynth.partial``).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -57,7 +58,16 @@ SIBLINGS = {
 
 def _parse(template: str, path: str) -> dict[str, str] | None:
     """Wildcards of ``path`` if it fits ``template`` (one path component per wildcard)."""
-    t, p = PurePosixPath(template).parts, PurePosixPath(path).parts
+    return _match(_parts(template), PurePosixPath(path).parts)
+
+
+@functools.lru_cache(maxsize=256)
+def _parts(template: str) -> tuple[str, ...]:
+    """A path template's parts (templates are few: each is split once)."""
+    return PurePosixPath(template).parts
+
+
+def _match(t: tuple[str, ...], p: tuple[str, ...]) -> dict[str, str] | None:
     if len(t) != len(p):
         return None
     wc: dict[str, str] = {}
@@ -73,9 +83,14 @@ def _parse(template: str, path: str) -> dict[str, str] | None:
 def inputs(targets: Iterable[str]) -> list[str]:
     """``targets`` and the files their rules write beside them that the page links (``SIBLINGS``)."""
     out = dict.fromkeys(str(t) for t in targets)
+    # Each path split once, matched against templates of its length whose last part it ends like.
+    templates = [(_parts(t), t.rsplit("/", 1)[-1], siblings) for t, siblings in SIBLINGS.items()]
     for t in list(out):
-        for template, siblings in SIBLINGS.items():
-            wc = _parse(template, t)
+        parts = PurePosixPath(t).parts
+        for tparts, last, siblings in templates:
+            if len(tparts) != len(parts) or ("{" not in last and last != parts[-1]):
+                continue
+            wc = _match(tparts, parts)
             if wc is not None:
                 out.update(dict.fromkeys(s.format(**wc) for s in siblings))
     return list(out)

@@ -11,7 +11,7 @@ rule synthesize_baseline:
     log:
         paths.log("synthesize", paths.PER_CELL),
     benchmark:
-        paths.benchmark("synthesize", paths.PER_CELL)
+        BENCHMARKS["synthesize"]
     wildcard_constraints:
         generator="copy|marginals",
     conda:

@@ -6,14 +6,14 @@ rule synthesize_negative_control:
     input:
         train=synth_train,
         schema=rules.prepare_data.output.schema,
-        reference=lambda wc: synth_job(wc)["settings"]["path"],
+        reference=lambda wc: settings_of(wc)["path"],
     output:
         synthetic=paths.SYNTHETIC,
         metrics=paths.METRICS,
     log:
         paths.log("synthesize", paths.PER_CELL),
     benchmark:
-        paths.benchmark("synthesize", paths.PER_CELL)
+        BENCHMARKS["synthesize"]
     wildcard_constraints:
         generator="holdout",
     conda:

@@ -8,14 +8,14 @@ rule synthesize_external:
         train=synth_train,
         schema=rules.prepare_data.output.schema,
         # the file itself (and the uploaded file, if named): a new file reruns the cell
-        files=lambda wc: audit_generator_inputs(wc),
+        files=generator_inputs,
     output:
         synthetic=paths.SYNTHETIC,
         metrics=paths.METRICS,
     log:
         paths.log("synthesize", paths.PER_CELL),
     benchmark:
-        paths.benchmark("synthesize", paths.PER_CELL)
+        BENCHMARKS["synthesize"]
     wildcard_constraints:
         generator="external",
     conda:

@@ -12,7 +12,7 @@ rule synthesize_great:
     log:
         paths.log("synthesize", paths.PER_CELL),
     benchmark:
-        paths.benchmark("synthesize", paths.PER_CELL)
+        BENCHMARKS["synthesize"]
     wildcard_constraints:
         generator="great",
     conda:

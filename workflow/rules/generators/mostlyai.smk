@@ -13,7 +13,7 @@ rule synthesize_mostlyai:
     log:
         paths.log("synthesize", paths.PER_CELL),
     benchmark:
-        paths.benchmark("synthesize", paths.PER_CELL)
+        BENCHMARKS["synthesize"]
     wildcard_constraints:
         generator="mostlyai",
     # The longest jobs start first: the per-dataset EDA batch and the tutorial table wait for them.
@@ -22,11 +22,11 @@ rule synthesize_mostlyai:
         "../../../envs/mostlyai.yaml"
     # The job's CPU share is its training subprocess's torch threads (1 by default),
     # so two mostlyai jobs share a 2-core machine instead of queueing.
-    threads: lambda wc: synth_job(wc)["settings"].get("torch_threads") or config["threads"]
+    threads: lambda wc: settings_of(wc).get("torch_threads") or config["threads"]
     resources:
         gpu=gpu_of,
         # Only a GPU job names a model; "" leaves the SLURM request at --gpus=N.
-        gpu_model=lambda wc: (synth_job(wc)["settings"].get("gpu_model") or "") if gpu_of(wc) else "",
+        gpu_model=lambda wc: (settings_of(wc).get("gpu_model") or "") if gpu_of(wc) else "",
     params:
         job=synth_job,
         code=code_of("synthesize_mostlyai"),
@@ -39,7 +39,7 @@ rule mostlyai_comparison:
         # metrics of every mostlyai setting of the dataset, plus their QA metrics if enabled
         unpack(
             lambda wc: {
-                kind: [paths.of(template, c) for c in GRID.of(generator="mostlyai", dataset=wc.dataset)]
+                kind: [paths.of(template, c) for c in PLAN.mostlyai(wc.dataset)]
                 for kind, template in [("metrics", paths.METRICS), ("qa", paths.QA_METRICS)]
                 if kind == "metrics" or config["qa"]["enabled"]
             }
@@ -55,10 +55,3 @@ rule mostlyai_comparison:
         code=code_of("mostlyai_comparison"),
     script:
         "../../scripts/mostlyai_comparison.py"
-
-
-TARGETS.extend(
-    paths.fill(paths.MOSTLYAI_COMPARISON_CSV, dataset=ds)
-    for ds in GRID.datasets
-    if GRID.of(generator="mostlyai", dataset=ds)
-)

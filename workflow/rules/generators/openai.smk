@@ -14,7 +14,7 @@ rule synthesize_openai:
     log:
         paths.log("synthesize", paths.PER_CELL),
     benchmark:
-        paths.benchmark("synthesize", paths.PER_CELL)
+        BENCHMARKS["synthesize"]
     wildcard_constraints:
         generator="openai",
     conda:

@@ -10,14 +10,14 @@ if PLUGIN_GENERATORS:
             train=synth_train,
             schema=rules.prepare_data.output.schema,
             # files the plugin reads besides its training set (x-privsynth.input_files)
-            extra=lambda wc: audit_generator_inputs(wc),
+            extra=generator_inputs,
         output:
             synthetic=paths.SYNTHETIC,
             metrics=paths.METRICS,
         log:
             paths.log("synthesize", paths.PER_CELL),
         benchmark:
-            paths.benchmark("synthesize", paths.PER_CELL)
+            BENCHMARKS["synthesize"]
         wildcard_constraints:
             generator="|".join(PLUGIN_GENERATORS),
         conda:
