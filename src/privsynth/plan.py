@@ -217,10 +217,9 @@ class Plan:
         }
 
     def generator_inputs(self, dataset: str, generator: str, setting: str) -> list[str]:
-        """Files a cell's generator reads besides its training set (``Generator.input_files``)."""
-        cls = generators.load(generator)
-        settings = self.cell(dataset, generator, setting).settings
-        return list(cls.input_files(settings)) if hasattr(cls, "input_files") else []
+        """Files a cell's generator reads besides its training set (e.g. the negative control's reference),
+        declared in its schema's x-privsynth block: planning imports no plug-in code."""
+        return generators.declared(generator).files(self.cell(dataset, generator, setting).settings)
 
     def nobox_slice(self, dataset: str, generator: str, setting: str) -> dict[str, Any]:
         return nobox_plan.job_slice(self.grid, dataset, generator, setting)

@@ -7,24 +7,6 @@
 AUDIT = PLAN.audit
 
 
-def _require_audited(wc):
-    if not AUDIT.is_audited(wc.dataset, wc.generator, wc.setting):
-        raise WorkflowError(
-            f"{wc.dataset}/{wc.generator}/{wc.setting} is not audited "
-            f"(datasets.{wc.dataset}.audit.enabled / .generators)"
-        )
-
-
-def audit_batches(wc):
-    _require_audited(wc)
-    return PLAN.audit_files(paths.AUDIT_SHADOW_BATCH, wc.dataset, wc.generator, wc.setting)
-
-
-def audit_fits(wc):
-    _require_audited(wc)
-    return PLAN.audit_files(paths.AUDIT_SHADOW_FITS, wc.dataset, wc.generator, wc.setting)
-
-
 rule audit_shadow_sets:
     input:
         train=rules.prepare_data.output.train,

@@ -5,11 +5,6 @@
 ONE_RUN = PLAN.one_run
 
 
-def one_run_output(wc):
-    """Synthetic output and metrics of the audit run: the release, or the separate audit fit."""
-    return PLAN.one_run_output(wc.dataset, wc.generator, wc.setting)
-
-
 rule audit_one_run_canaries:
     input:
         train=rules.prepare_data.output.train,

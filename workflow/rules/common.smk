@@ -74,3 +74,27 @@ def generator_env(wc):
             continue
         return os.path.normpath(os.path.join(os.path.dirname(r.snakefile), env))
     return "../../envs/core.yaml"
+
+
+# Input functions of the shadow-model audit (audit.smk) and the one-run audit (audit_one_run.smk).
+def _require_audited(wc):
+    if not PLAN.audit.is_audited(wc.dataset, wc.generator, wc.setting):
+        raise WorkflowError(
+            f"{wc.dataset}/{wc.generator}/{wc.setting} is not audited "
+            f"(datasets.{wc.dataset}.audit.enabled / .generators)"
+        )
+
+
+def audit_batches(wc):
+    _require_audited(wc)
+    return PLAN.audit_files(paths.AUDIT_SHADOW_BATCH, wc.dataset, wc.generator, wc.setting)
+
+
+def audit_fits(wc):
+    _require_audited(wc)
+    return PLAN.audit_files(paths.AUDIT_SHADOW_FITS, wc.dataset, wc.generator, wc.setting)
+
+
+def one_run_output(wc):
+    """Synthetic output and metrics of the audit run: the release, or the separate audit fit."""
+    return PLAN.one_run_output(wc.dataset, wc.generator, wc.setting)
