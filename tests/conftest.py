@@ -125,7 +125,7 @@ def default_plan() -> tuple[dict[str, Any], Any, Any]:
     """config/config.yaml validated (defaults filled), its grid and its one-run audit plan."""
     from snakemake.utils import validate
 
-    from privsynth.audit.one_run_plan import OneRunPlan
+    from privsynth.audit.one_run.plan import OneRunPlan
     from privsynth.config import Grid
 
     cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))

@@ -22,7 +22,7 @@ from conftest import REPO, tiny_config, write_config
 from privsynth import __main__ as cli
 from privsynth import config as config_checks
 from privsynth import datasets
-from privsynth.audit.plan import AuditPlan
+from privsynth.audit.shadow.plan import AuditPlan
 from privsynth.config import Grid
 from privsynth.datasets import CENSUS_ENV, sha256_file
 from privsynth.errors import ConfigError, PrivsynthError

@@ -69,7 +69,7 @@ def check(files: list[str]) -> Grid:
     check_has_datasets(config, list(files))
     validate_config(config, validate, SCHEMA)
     grid = Grid(config, validate)
-    from .audit.plan import AuditPlan
+    from .audit.shadow.plan import AuditPlan
 
     AuditPlan(config, grid)  # as workflow/rules/audit_common.smk
     return grid

@@ -2,7 +2,7 @@
 import os
 
 from privsynth import generators as _generators  # noqa: E402
-from privsynth.audit.plan import AuditPlan  # noqa: E402
+from privsynth.audit.shadow.plan import AuditPlan  # noqa: E402
 
 try:
     AUDIT = AuditPlan(config, GRID)

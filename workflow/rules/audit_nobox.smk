@@ -3,7 +3,7 @@
 # uploaded file) against holdout rows; no epsilon (privsynth.audit.nobox). Its own
 # rule, not part of the synthesis: changing it reruns neither the file's check nor
 # the EDA, fidelity and utility jobs that read the file.
-from privsynth.audit import nobox_plan  # noqa: E402
+from privsynth.audit.nobox import plan as nobox_plan  # noqa: E402
 
 NOBOX_CELLS = nobox_plan.cells(GRID)
 

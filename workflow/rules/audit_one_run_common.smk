@@ -1,7 +1,7 @@
 # One-run canary audit: plan and input functions (rules in audit_one_run.smk).
 # Included right after common.smk: synthesis rules ask synth_train() for their
 # training set (the audit training set where the release is the audit run).
-from privsynth.audit.one_run_plan import OneRunPlan  # noqa: E402
+from privsynth.audit.one_run.plan import OneRunPlan  # noqa: E402
 
 try:
     ONE_RUN = OneRunPlan(config, GRID)

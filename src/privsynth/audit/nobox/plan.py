@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import paths
-from ..config import Cell, Grid
-from ..generators.external import trained_on_file
-from .plan import refittable
+from ... import paths
+from ...config import Cell, Grid
+from ...generators.external import trained_on_file
+from ..common.cells import refittable
 
 # nobox_status of the other cells: their privacy is measured by refitting the generator.
 REFITTED = "n/a (a generator privsynth refits: see the audit_ and one_run_ columns)"
