@@ -1,4 +1,4 @@
-"""Compare two results folders file by file, timing fields aside (issue 25: "the default run's outputs
+r"""Compare two results folders file by file, timing fields aside (issue 25: "the default run's outputs
 compared file by file").
 
     python benchmarks/compare_results.py BEFORE/results AFTER/results
@@ -7,13 +7,18 @@ compared file by file").
 * ``*.json``: parsed and compared field by field (nested keys and list items by position);
 * ``*.csv``: column by column, rows in file order (``summary.csv``, tables);
 * ``*.parquet``: column by column (pandas);
-* ``*.tsv`` (Snakemake's ``benchmark:`` files) are timings only and are skipped; every other file
+* ``*.tsv`` (Snakemake's ``benchmark:`` files) and ``*.log`` are run-dependent and are skipped, and so are the
+  manifests ``.<name>.manifest.json`` (a hash of the file they describe, which is compared itself:
+  the hash changes with any timing in it); every other file
   (``*.svg``, ``*.png``, ``*.html``, ...) is compared byte for byte and reported as one line.
 
 Timing fields are left out everywhere: a key or column whose name matches ``--timing`` (default:
-``seconds``, ``timing``, ``runtime``, ``elapsed``, ``cpu_time``, ``wall``, ``_s`` at the end), with
-everything below it.  ``--rename OLD=NEW`` reads the key or column ``OLD`` of the first folder as
-``NEW`` (a field renamed on purpose); ``--ignore REGEX`` leaves out more keys.  Floats are equal
+``seconds``, ``timing``, ``runtime``, ``elapsed``, ``cpu_time``, ``wall``, the resource columns
+``max_rss_mb`` etc., ``_s`` at the end), with everything below it.  ``--rename OLD=NEW`` reads the
+key or column ``OLD`` of the first folder as ``NEW`` (a field renamed on purpose); ``OLD`` is a
+regular expression matched against the key or against its dotted path (``aggregate\.worst\.\w+\.note``);
+``--ignore REGEX`` leaves out more keys.  An HTML page with a generation time or cost cells differs
+byte for byte: read it with ``diff``.  Floats are equal
 when both are NaN/null or within ``--rtol`` (default 0: exactly equal).
 
 Prints one line per difference (``path: field: before -> after``) and a count; exit status 1 when
@@ -31,11 +36,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-TIMING = r"(^|_)(seconds|timing|runtime|elapsed|cpu_time|wall)(_|$)|_s$"
-SKIP_SUFFIXES = {".tsv"}
+# Keys and columns that differ from run to run: timings and the benchmark files' resource columns.
+TIMING = r"(^|_)(seconds|timing|runtime|elapsed|cpu_time|wall|max_rss_mb|max_vms_mb|max_uss_mb|max_pss_mb|io_in|io_out|mean_load)(_|$)|_s$"
+SKIP_SUFFIXES = {".tsv", ".log"}
+MANIFEST = re.compile(r"\..+\.manifest\.json")
 
 
 def _equal(a: Any, b: Any, rtol: float) -> bool:
+    a, b = (v.tolist() if hasattr(v, "tolist") else v for v in (a, b))  # numpy scalars and arrays (parquet cells)
+    if isinstance(a, list) or isinstance(b, list):
+        return (
+            isinstance(a, list)
+            and isinstance(b, list)
+            and len(a) == len(b)
+            and all(_equal(x, y, rtol) for x, y in zip(a, b, strict=True))
+        )
     na = a is None or (isinstance(a, float) and math.isnan(a))
     nb = b is None or (isinstance(b, float) and math.isnan(b))
     if na or nb:
@@ -53,12 +68,16 @@ class Compare:
         self.renames = renames
         self.rtol = rtol
 
-    def _key(self, k: str) -> str:
-        return self.renames.get(k, k)
+    def _key(self, k: str, where: str = "") -> str:
+        path = f"{where}.{k}" if where else str(k)
+        for old, new in self.renames.items():
+            if re.fullmatch(old, str(k)) or re.fullmatch(old, path):
+                return new
+        return k
 
     def json(self, a: Any, b: Any, where: str = "") -> Iterator[str]:
         if isinstance(a, dict) and isinstance(b, dict):
-            a = {self._key(k): v for k, v in a.items()}
+            a = {self._key(k, where): v for k, v in a.items()}
             for k in sorted(set(a) | set(b), key=str):
                 if self.skip.search(str(k)):
                     continue
@@ -78,7 +97,7 @@ class Compare:
             yield f"{where}: {a!r} -> {b!r}"
 
     def frame(self, a: Any, b: Any) -> Iterator[str]:
-        a = a.rename(columns=self.renames)
+        a = a.rename(columns=lambda c: self._key(c))
         cols = [c for c in dict.fromkeys([*a.columns, *b.columns]) if not self.skip.search(str(c))]
         if len(a) != len(b):
             yield f"{len(a)} rows -> {len(b)} rows"
@@ -110,7 +129,7 @@ def compare(before: Path, after: Path, cmp: Compare) -> list[str]:
     files_b = {p.relative_to(after) for p in after.rglob("*") if p.is_file()}
     out = []
     for rel in sorted(files_a | files_b):
-        if rel.suffix in SKIP_SUFFIXES:
+        if rel.suffix in SKIP_SUFFIXES or MANIFEST.fullmatch(rel.name):
             continue
         if rel not in files_b:
             out.append(f"{rel}: only in {before}")

@@ -32,7 +32,7 @@ class Generator(ABC):
     #: one line shown in summaries and reports
     description: ClassVar[str] = ""
     #: the privacy audit's attacks for this family when ``audit.attacks`` is not set
-    #: (privsynth.audit.attacks registry; docs/audit.md)
+    #: (privsynth.audit.common.attacks registry; docs/audit.md)
     audit_attacks: ClassVar[tuple[str, ...]] = ("groundhog", "closest_distance", "exact_match", "density")
     #: set by the audit's shadow fits: skip what only a release needs (exports, reports)
     for_audit: bool = False
