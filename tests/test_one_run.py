@@ -97,11 +97,15 @@ def test_auc_interval_matches_sklearn_and_does_not_collapse():
 
 def test_tpr_at_low_fpr_is_na_without_enough_out_canaries():
     y = np.r_[np.ones(60), np.zeros(40)]
-    t = bounds.tpr_at_fpr(y, y, 0.01, 0.05)
-    assert t.value is None and "300" in t.reason
+    na = bounds.tpr_at_fpr(y, y, 0.01, 0.05)
+    assert na.value is None and na.ci_low is None and "300" in na.reason
     y = np.r_[np.ones(400), np.zeros(400)]
     t = bounds.tpr_at_fpr(y, y + 0.0, 0.01, 0.05)
     assert t.value == 1.0 and t.empirical_fpr <= 0.01 and t.ci_low > 0.98
+    # One result type, one JSON shape (the shadow audit's TPRs are the same type).
+    assert list(na.to_json()) == list(t.to_json()) and na.to_json()["empirical_fpr"] is None
+    # The 3/FPR rule, once for both audits: 3 / 0.1 is 30 (not 31 by float error).
+    assert cstats.negatives_needed(0.1) == 30 and cstats.negatives_needed(3 / 47) == 47
 
 
 def test_defaults_come_from_the_schema():
