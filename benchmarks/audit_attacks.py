@@ -46,10 +46,10 @@ def main() -> None:
     import numpy as np
 
     from privsynth import datasets
-    from privsynth.audit.attacks import ATTACKS, SyntheticSets, make_attacks
-    from privsynth.audit.encoding import Encoder
-    from privsynth.audit.report import run_attacks
-    from privsynth.audit.threat_model import AuditProtocol, TargetedMIA
+    from privsynth.audit.common.attacks import ATTACKS, SyntheticSets, make_attacks
+    from privsynth.audit.common.encoding import Encoder
+    from privsynth.audit.common.threat_model import AuditProtocol, TargetedMIA
+    from privsynth.audit.shadow.report import run_attacks
     from privsynth.schema import infer_schema
 
     path = args.census or os.environ.get(datasets.CENSUS_ENV) or str(REPO.parent / "shared/data/census.csv.gz")

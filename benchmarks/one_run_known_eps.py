@@ -28,7 +28,8 @@ import _checkout
 import numpy as np
 import pandas as pd
 
-from privsynth.audit import fdp, one_run
+from privsynth.audit.one_run import fdp
+from privsynth.audit.one_run import method as one_run
 from privsynth.datasets import load_schema
 
 REPO = _checkout.REPO

@@ -24,10 +24,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 from privsynth import datasets, synthesize  # noqa: E402
-from privsynth.audit import canary  # noqa: E402
-from privsynth.audit import shadow as shadow_audit  # noqa: E402
-from privsynth.audit.one_run import OneRunProtocol  # noqa: E402
-from privsynth.audit.threat_model import AuditProtocol  # noqa: E402
+from privsynth.audit.common.threat_model import AuditProtocol  # noqa: E402
+from privsynth.audit.one_run import stages as canary  # noqa: E402
+from privsynth.audit.one_run.method import OneRunProtocol  # noqa: E402
+from privsynth.audit.shadow import stages as shadow_audit  # noqa: E402
 
 MOSTLYAI = {
     "max_training_time": 0.2,

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from privsynth.audit import report
-from privsynth.audit.threat_model import AuditProtocol, TargetedMIA
+from privsynth.audit.common.threat_model import AuditProtocol, TargetedMIA
+from privsynth.audit.shadow import report
 from privsynth.errors import ConfigError
 from privsynth.schema import infer_schema
 
@@ -61,15 +61,15 @@ def test_auc_matches_sklearn_with_ties() -> None:
 
 def test_epsilon_bound_zero_without_signal_and_capped_by_sample_size() -> None:
     # Equal rates: no evidence against epsilon = 0.
-    assert report.epsilon_lb(np.array([25]), 50, np.array([25]), 50, 0.05)[0] == 0.0
+    assert report.rule_epsilon_lb(np.array([25]), 50, np.array([25]), 50, 0.05)[0] == 0.0
     # Perfect separation with 50 + 50 runs: the bound is finite, log(u / (1 - u)) with
     # u = (alpha/2)^(1/50) from the two one-sided Clopper-Pearson bounds.
     u = (0.025) ** (1 / 50)
-    assert report.epsilon_lb(np.array([50]), 50, np.array([0]), 50, 0.05)[0] == pytest.approx(np.log(u / (1 - u)))
+    assert report.rule_epsilon_lb(np.array([50]), 50, np.array([0]), 50, 0.05)[0] == pytest.approx(np.log(u / (1 - u)))
     # More runs, a larger attainable bound.
-    assert report.epsilon_lb(np.array([500]), 500, np.array([0]), 500, 0.05)[0] > 4.0
+    assert report.rule_epsilon_lb(np.array([500]), 500, np.array([0]), 500, 0.05)[0] > 4.0
     # delta eats into the true-positive rate.
-    assert report.epsilon_lb(np.array([50]), 50, np.array([0]), 50, 0.05, delta=0.5)[0] < np.log(u / (1 - u))
+    assert report.rule_epsilon_lb(np.array([50]), 50, np.array([0]), 50, 0.05, delta=0.5)[0] < np.log(u / (1 - u))
 
 
 def test_clopper_pearson_matches_scipy_binomtest() -> None:
@@ -140,7 +140,7 @@ def test_target_ids_from_config_and_errors() -> None:
 
 
 def test_failing_generator_names_the_shadow_set(tmp_path: Path) -> None:
-    from privsynth.audit import shadow
+    from privsynth.audit.shadow import stages as shadow
     from privsynth.errors import GeneratorError
     from privsynth.io import write_json, write_parquet
 
@@ -264,7 +264,7 @@ def test_unknown_attack_is_a_one_line_config_error(census_path: Path, snakemake_
 
 
 def test_plan_selects_cells_and_rejects_unknown_ones() -> None:
-    from privsynth.audit.plan import AuditPlan
+    from privsynth.audit.shadow.plan import AuditPlan
     from privsynth.config import Grid
 
     def cfg(audit: dict) -> dict:
@@ -281,9 +281,9 @@ def test_plan_selects_cells_and_rejects_unknown_ones() -> None:
 
 
 def test_vectorised_features_match_a_direct_computation() -> None:
-    from privsynth.audit.attacks import SyntheticSets
-    from privsynth.audit.attacks.groundhog import _correlations, _groundhog_features
-    from privsynth.audit.encoding import Encoder
+    from privsynth.audit.common.attacks import SyntheticSets
+    from privsynth.audit.common.attacks.groundhog import _correlations, _groundhog_features
+    from privsynth.audit.common.encoding import Encoder
 
     df = _toy(300)
     enc = Encoder(infer_schema(df))

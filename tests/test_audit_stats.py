@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from privsynth.audit import report, stats
-from privsynth.audit.attacks import ATTACKS, SyntheticSets, make_attacks
-from privsynth.audit.encoding import Encoder
-from privsynth.audit.threat_model import AuditProtocol, TargetedMIA
+from privsynth.audit.common.attacks import ATTACKS, SyntheticSets, make_attacks
+from privsynth.audit.common.encoding import Encoder
+from privsynth.audit.common.threat_model import AuditProtocol, TargetedMIA
+from privsynth.audit.shadow import report, stats
 from privsynth.schema import infer_schema
 
 
@@ -83,7 +83,7 @@ def _fit_setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[list[st
 
 
 def test_each_shadow_fit_records_its_own_epsilon_and_a_crash_resumes(tmp_path: Path, monkeypatch) -> None:
-    from privsynth.audit import shadow
+    from privsynth.audit.shadow import stages as shadow
     from privsynth.io import read_json
 
     paths, job, mia = _fit_setup(tmp_path, monkeypatch)
@@ -133,7 +133,7 @@ def test_heldout_scores_are_not_biased_by_the_partner(classifier: str) -> None:
     (atk,) = make_attacks(["groundhog"], {"groundhog": {"classifier": classifier}}, "t", seed=0)
     held = atk.fit_heldout(sets, np.arange(2 * P), labels, pairs, folds)
     # Two-sided: leave-one-set-out gave ~0 here (the partner votes the opposite label).
-    assert 0.35 < stats.auc(labels[:, 0], held[:, 0]) < 0.65
+    assert 0.35 < report.auc(labels[:, 0], held[:, 0]) < 0.65
 
 
 # --- 3. family-wise confidence; an AUC interval valid at that alpha ---------------------
@@ -193,13 +193,13 @@ def test_tpr_at_low_fpr_is_na_without_enough_negatives_and_uses_shadow_threshold
     rng = np.random.default_rng(0)
     y50 = np.r_[np.ones(50), np.zeros(50)].astype(np.int8)
     r = report._tpr_at_fpr(y50, rng.normal(size=100), y50, rng.normal(size=100), 0.01, 0.01)
-    assert np.isnan(r["value"]) and "needs >= 300" in r["note"]
+    assert r.value is None and "needs >= 300" in r.reason
     y = np.r_[np.ones(400), np.zeros(400)].astype(np.int8)
     s_sh, s_ev = rng.normal(y * 2.0), rng.normal(y * 2.0)
     r = report._tpr_at_fpr(y, s_sh, y, s_ev, 0.01, 0.01)
     t = stats.threshold_at_fpr(y, s_sh, 0.01)
-    assert r["value"] == pytest.approx((s_ev[y == 1] >= t).mean()) and r["low"] < r["value"] < r["high"]
-    assert r["note"] == ""
+    assert r.value == pytest.approx((s_ev[y == 1] >= t).mean()) and r.ci_low < r.value < r.ci_high
+    assert r.reason == ""
 
 
 # --- 5. winner's curse: the attack is chosen on shadow data ----------------------------------
@@ -248,7 +248,7 @@ def test_worst_target_uses_the_attack_chosen_on_shadow_data() -> None:
 
 
 def test_repeats_are_audited_once_on_the_base_setting() -> None:
-    from privsynth.audit.plan import AuditPlan
+    from privsynth.audit.shadow.plan import AuditPlan
     from privsynth.config import Grid
 
     gens = {"copy": {"a": {}}, "marginals": {"default": {}}}
@@ -303,7 +303,7 @@ def test_exact_match_and_levenshtein_see_copied_values_and_generators_choose_def
     e = enc.encode(rows)
     sets = SyntheticSets(e.num.reshape(2, 10, -1), e.cat.reshape(2, 10, -1), enc, e.raw.reshape(2, 10, -1), rows)
 
-    from privsynth.audit.threat_model import AuxiliaryDataKnowledge
+    from privsynth.audit.common.threat_model import AuxiliaryDataKnowledge
 
     K = AuxiliaryDataKnowledge(auxiliary=df, targets=tgt, schema=schema, n=10, m=10)
     for name in ("exact_match", "levenshtein"):

@@ -266,7 +266,7 @@ def _changed(src: Path, edit: Any) -> list[str]:
         ),
         ("synthesize.py:synthesize", ["audit_one_run_fit", "synthesize", "synthesize_mostlyai"]),
         ("utility.py:evaluate", ["utility", "utility_baseline"]),
-        ("audit/attacks/density.py:Density.score", ["audit_attack", "audit_shadow_sets"]),
+        ("audit/common/attacks/density.py:Density.score", ["audit_attack", "audit_shadow_sets"]),
         ("report/templates/one_run.html.j2", ["report"]),
         ("report/templates/style.css", ["report"]),  # included by index.html.j2
     ],

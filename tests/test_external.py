@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from privsynth import datasets, generators
-from privsynth.audit import nobox
+from privsynth.audit.nobox import measures as nobox
 from privsynth.errors import ConfigError, DataError
 from privsynth.synthesize import synthesize
 
@@ -184,9 +184,10 @@ def test_settings_are_checked_before_any_job():
 
 
 def test_planners_skip_external_cells_with_the_reason():
-    from privsynth.audit import nobox_plan
-    from privsynth.audit.one_run_plan import OneRunPlan
-    from privsynth.audit.plan import NO_REFIT, AuditPlan
+    from privsynth.audit.common.cells import NO_REFIT
+    from privsynth.audit.nobox import plan as nobox_plan
+    from privsynth.audit.one_run.plan import OneRunPlan
+    from privsynth.audit.shadow.plan import AuditPlan
     from privsynth.config import Grid
 
     gens = {"copy": {"d": {}}, "external": {"f": {"path": "f.csv", "trained_on": "train"}}}
@@ -202,7 +203,7 @@ def test_planners_skip_external_cells_with_the_reason():
 
 
 def test_report_section_escapes_and_says_what_it_cannot_show(frames):
-    from privsynth.audit import nobox_report
+    from privsynth.report import nobox as nobox_report
 
     train, holdout, schema = frames
     r = _evaluate(train, holdout, train, schema, train)

@@ -168,9 +168,13 @@ def _cycle_path(graph: dict[str, set[str]], comp: list[str]) -> list[str]:
 def test_the_graph_sees_relative_local_and_package_imports():
     g = import_graph()
     assert f"{PACKAGE}.errors" in g[f"{PACKAGE}.jobs"]  # from ..errors import (in a package __init__)
-    assert f"{PACKAGE}.audit.shadow" in g[f"{PACKAGE}.jobs.audit"]  # from ..audit import shadow
-    assert f"{PACKAGE}.audit" in g[f"{PACKAGE}.jobs.audit"]  # ... runs privsynth/audit/__init__.py first
-    assert f"{PACKAGE}.audit" not in g[f"{PACKAGE}.audit.shadow"]  # its own package: no edge
+    assert f"{PACKAGE}.audit.shadow.stages" in g[f"{PACKAGE}.jobs.audit"]  # from ..audit.shadow import stages
+    assert f"{PACKAGE}.audit.shadow" in g[f"{PACKAGE}.jobs.audit"]  # ... runs privsynth/audit/shadow/__init__.py
+    assert f"{PACKAGE}.audit" in g[f"{PACKAGE}.jobs.audit"]  # ... and privsynth/audit/__init__.py first
+    assert f"{PACKAGE}.audit.common.stats" in g[f"{PACKAGE}.audit.shadow.stats"]  # from ..common.stats import
+    assert f"{PACKAGE}.audit.common" in g[f"{PACKAGE}.audit.shadow.stats"]  # a sibling package's __init__ runs
+    assert f"{PACKAGE}.audit" not in g[f"{PACKAGE}.audit.shadow.stages"]  # its own packages: no edge
+    assert f"{PACKAGE}.audit.shadow" not in g[f"{PACKAGE}.audit.shadow.stages"]
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
 
 

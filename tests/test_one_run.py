@@ -18,8 +18,11 @@ import pytest
 import yaml
 from scipy import stats
 
-from privsynth.audit import bounds, fdp, one_run, one_run_layout
-from privsynth.audit import canary as J
+from privsynth.audit.common import stats as cstats
+from privsynth.audit.one_run import bounds, fdp
+from privsynth.audit.one_run import layout as one_run_layout
+from privsynth.audit.one_run import method as one_run
+from privsynth.audit.one_run import stages as J
 from privsynth.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,12 +49,12 @@ def _paper_p_value(m, r, v, eps, delta):
 def test_all_guesses_correct_matches_closed_form(r, alpha):
     # Zero when even eps = 0 is not rejected (one guess cannot beat alpha = 0.05).
     want = max(0.0, math.log(alpha ** (1 / r) / (1 - alpha ** (1 / r))))
-    assert bounds.epsilon_lb(10_000, r, r, alpha) == pytest.approx(want, abs=1e-6)
+    assert bounds.guessing_epsilon_lb(10_000, r, r, alpha) == pytest.approx(want, abs=1e-6)
     assert bounds.perfect_guessing_lb(r, alpha) == pytest.approx(want)
 
 
 def test_thousand_correct_guesses_at_95_percent_is_about_5_8():
-    assert bounds.epsilon_lb(1000, 1000, 1000, 0.05) == pytest.approx(5.80, abs=0.01)
+    assert bounds.guessing_epsilon_lb(1000, 1000, 1000, 0.05) == pytest.approx(5.80, abs=0.01)
 
 
 @pytest.mark.parametrize(
@@ -63,11 +66,13 @@ def test_p_value_matches_the_papers_algorithm(m, r, v, eps, delta):
 
 
 def test_bound_is_zero_at_chance_and_delta_lowers_it():
-    assert bounds.epsilon_lb(1000, 500, 250, 0.05) == 0.0
-    assert bounds.epsilon_lb(1000, 500, 260, 0.05) == 0.0
-    assert bounds.epsilon_lb(1000, 500, 450, 0.05, delta=1e-3) < bounds.epsilon_lb(1000, 500, 450, 0.05)
+    assert bounds.guessing_epsilon_lb(1000, 500, 250, 0.05) == 0.0
+    assert bounds.guessing_epsilon_lb(1000, 500, 260, 0.05) == 0.0
+    assert bounds.guessing_epsilon_lb(1000, 500, 450, 0.05, delta=1e-3) < bounds.guessing_epsilon_lb(
+        1000, 500, 450, 0.05
+    )
     # The returned eps is rejected (p < alpha), eps + 1e-6 is not.
-    e = bounds.epsilon_lb(1000, 500, 450, 0.05)
+    e = bounds.guessing_epsilon_lb(1000, 500, 450, 0.05)
     assert bounds.p_value(1000, 500, 450, e) < 0.05 <= bounds.p_value(1000, 500, 450, e + 1e-6)
 
 
@@ -77,13 +82,13 @@ def test_auc_interval_matches_sklearn_and_does_not_collapse():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 400)
     s = rng.normal(size=400) + 0.5 * y
-    a, lo, hi = bounds.auc_interval(y, s, 0.05)
+    a, lo, hi = cstats.auc_interval(y, s, 0.05)
     assert a == pytest.approx(roc_auc_score(y, s)) and lo < a < hi
-    a, lo, hi = bounds.auc_interval(y, y.astype(float), 0.05)
+    a, lo, hi = cstats.auc_interval(y, y.astype(float), 0.05)
     assert a == 1.0 and 0.97 < lo < 1.0 and hi == pytest.approx(1.0)
     # Null: the Mann-Whitney standard error (no ties) is recovered at AUC 0.5.
     n1 = n0 = 500
-    _, lo, hi = bounds.auc_interval(
+    _, lo, hi = cstats.auc_interval(
         np.r_[np.ones(n1), np.zeros(n0)], np.r_[np.arange(0, 1000, 2), np.arange(1, 1000, 2)], 0.05
     )
     se = math.sqrt((n1 + n0 + 1) / (12 * n1 * n0))
@@ -92,11 +97,15 @@ def test_auc_interval_matches_sklearn_and_does_not_collapse():
 
 def test_tpr_at_low_fpr_is_na_without_enough_out_canaries():
     y = np.r_[np.ones(60), np.zeros(40)]
-    t = bounds.tpr_at_fpr(y, y, 0.01, 0.05)
-    assert t["value"] is None and "300" in t["reason"]
+    na = bounds.tpr_at_fpr(y, y, 0.01, 0.05)
+    assert na.value is None and na.ci_low is None and "300" in na.reason
     y = np.r_[np.ones(400), np.zeros(400)]
     t = bounds.tpr_at_fpr(y, y + 0.0, 0.01, 0.05)
-    assert t["value"] == 1.0 and t["empirical_fpr"] <= 0.01 and t["ci_low"] > 0.98
+    assert t.value == 1.0 and t.empirical_fpr <= 0.01 and t.ci_low > 0.98
+    # One result type, one JSON shape (the shadow audit's TPRs are the same type).
+    assert list(na.to_json()) == list(t.to_json()) and na.to_json()["empirical_fpr"] is None
+    # The 3/FPR rule, once for both audits: 3 / 0.1 is 30 (not 31 by float error).
+    assert cstats.negatives_needed(0.1) == 30 and cstats.negatives_needed(3 / 47) == 47
 
 
 def test_defaults_come_from_the_schema():
@@ -335,7 +344,7 @@ def test_one_run_audit_through_the_workflow(census_path, snakemake_runner, tmp_p
 
 
 def test_plan_selects_cells_and_names_bad_entries():
-    from privsynth.audit.one_run_plan import OneRunPlan
+    from privsynth.audit.one_run.plan import OneRunPlan
     from privsynth.config import Grid
 
     def cfg(one_run: dict) -> dict:
@@ -358,7 +367,7 @@ def test_plan_selects_cells_and_names_bad_entries():
 
 def test_report_section_flags_contradiction_and_escapes(tmp_path):
     from privsynth import report
-    from privsynth.audit import one_run_report
+    from privsynth.report import one_run as one_run_report
 
     df = pd.DataFrame(
         [

@@ -15,7 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from privsynth.audit import bounds, fdp, one_run, one_run_layout, one_run_verdict
+from privsynth.audit.one_run import bounds, fdp
+from privsynth.audit.one_run import layout as one_run_layout
+from privsynth.audit.one_run import method as one_run
+from privsynth.audit.one_run import verdict as one_run_verdict
 from privsynth.errors import ConfigError
 
 
@@ -161,10 +164,12 @@ def test_interval_family_counts_every_interval():
 
 def test_ceilings_are_delta_aware():
     a = 0.01 / 3
-    assert bounds.epsilon_lb(1000, 900, 900, 0.01 / 36, 1e-5) == pytest.approx(2.70, abs=0.01)  # the old design
-    assert bounds.epsilon_lb(1000, 900, 900, a, 1e-5) == pytest.approx(4.91, abs=0.01)
-    assert bounds.epsilon_lb(1000, 900, 900, a, 0.0) == pytest.approx(5.06, abs=0.01)
-    assert bounds.epsilon_lb(100, 90, 90, a, 1e-5) == pytest.approx(2.71, abs=0.01)
+    assert bounds.guessing_epsilon_lb(1000, 900, 900, 0.01 / 36, 1e-5) == pytest.approx(
+        2.70, abs=0.01
+    )  # the old design
+    assert bounds.guessing_epsilon_lb(1000, 900, 900, a, 1e-5) == pytest.approx(4.91, abs=0.01)
+    assert bounds.guessing_epsilon_lb(1000, 900, 900, a, 0.0) == pytest.approx(5.06, abs=0.01)
+    assert bounds.guessing_epsilon_lb(100, 90, 90, a, 1e-5) == pytest.approx(2.71, abs=0.01)
 
 
 def test_gdp_recursion_with_the_pure_dp_curve_reproduces_the_eps_delta_bound():
@@ -182,7 +187,7 @@ def test_gdp_recursion_with_the_pure_dp_curve_reproduces_the_eps_delta_bound():
         for _ in range(40):
             mid = (lo + hi) / 2
             lo, hi = (mid, hi) if rejects_pure(m, r, v, mid, 0.01) else (lo, mid)
-        assert lo == pytest.approx(bounds.epsilon_lb(m, r, v, 0.01), abs=0.01)
+        assert lo == pytest.approx(bounds.guessing_epsilon_lb(m, r, v, 0.01), abs=0.01)
     assert fdp.mu_lb(1000, 900, 450, 0.01) == 0.0
     # A Gaussian mechanism, mu = 1: delta(eps) = Phi(-eps + 1/2) - e^eps Phi(-eps - 1/2) (Balle & Wang 2018).
     from scipy.stats import norm
@@ -206,7 +211,7 @@ def test_verdict_wording_and_flags():
 
 
 def test_release_mode_keeps_most_rows_base_rows(tmp_path):
-    from privsynth.audit import canary
+    from privsynth.audit.one_run import stages as canary
 
     train = _frame()
     can = _canaries(train, 600, 4)

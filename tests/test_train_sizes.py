@@ -28,7 +28,7 @@ def _data_size():
 
 
 def test_data_size_config_expands_one_dp_setting_into_sizes_capped_by_the_engine():
-    from privsynth.audit.one_run_plan import OneRunPlan
+    from privsynth.audit.one_run.plan import OneRunPlan
 
     cfg = _data_size()
     grid = _grid(cfg)
@@ -65,7 +65,7 @@ def test_a_generator_without_its_own_cap_subsamples_in_the_synthesis_job():
 
 def test_one_run_audit_of_a_subsampled_cell_draws_its_training_set_at_that_size():
     """The audit fit must not subsample its training set again (that would drop canaries by the coins)."""
-    from privsynth.audit.one_run_plan import OneRunPlan
+    from privsynth.audit.one_run.plan import OneRunPlan
 
     cfg = load_test_config("tiny")
     cfg["datasets"]["wdbc"]["train_sizes"] = {"generator": "marginals", "setting": "default", "sizes": [300, None]}

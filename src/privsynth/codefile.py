@@ -54,7 +54,8 @@ def _strip_docstrings(tree: ast.Module) -> ast.Module:
             body = node.body
             if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
                 if isinstance(body[0].value.value, str):
-                    node.body = body[1:] or [ast.Pass()]
+                    # A docstring-only body keeps a statement, at the docstring's place (load reads lineno).
+                    node.body = body[1:] or [ast.copy_location(ast.Pass(), body[0])]
     return tree
 
 

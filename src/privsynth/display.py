@@ -1,7 +1,7 @@
 """How results are shown: summary values read as flags, numbers as text, the plots' style, the page templates.
 
 Shared by the report (``privsynth.report``) and the audits' report parts
-(``privsynth.audit.one_run_report``); it imports neither, so both can use it.
+(``privsynth.report.one_run``, ``privsynth.report.nobox``); it imports neither, so both can use it.
 """
 
 from __future__ import annotations

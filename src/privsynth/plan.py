@@ -8,8 +8,8 @@ the plan.  The plan holds
 
 - the cells (``config.Grid``) and each job's config slice: ``plan.grid``
   (data, synthesis, QA, utility), ``plan.audit`` (shadow-model audit,
-  ``audit.plan.AuditPlan``), ``plan.one_run`` (one-run audit,
-  ``audit.one_run_plan.OneRunPlan``), ``plan.nobox_slice`` (no-box section);
+  ``audit.shadow.plan.AuditPlan``), ``plan.one_run`` (one-run audit,
+  ``audit.one_run.plan.OneRunPlan``), ``plan.nobox_slice`` (no-box section);
 - per cell, the files whose keys become its summary.csv columns
   (``summary_extras``) and the benchmark files of its jobs (``benchmarks``,
   the cost columns);
@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from . import generators, paths
-from .audit import nobox_plan
-from .audit.one_run_plan import OneRunPlan
-from .audit.plan import AuditPlan
+from .audit.nobox import plan as nobox_plan
+from .audit.one_run.plan import OneRunPlan
+from .audit.shadow.plan import AuditPlan
 from .config import Cell, Grid, Validator, check_config_files, check_has_datasets, validate_config
 from .eda import rules as eda_rules
 from .report import artefacts

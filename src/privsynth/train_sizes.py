@@ -8,7 +8,7 @@ whole training split), in place of the plain setting.  Everything else about a
 cell (fidelity, utility, the one-run audit, the summary) is as for any other.
 
 The subsample is seeded.  A generator with a training-row cap of its own
-(``audit.one_run.SUBSAMPLE_KEYS``: mostlyai's ``max_sample_size``) gets the size
+(``audit.one_run.method.SUBSAMPLE_KEYS``: mostlyai's ``max_sample_size``) gets the size
 as that cap, so the one-run audit draws its training set at that size (base rows
 plus the included canaries, every one trained on) and the engine samples with the
 cell's seed otherwise.  Any other generator gets ``train_rows`` in its job slice:
@@ -103,7 +103,7 @@ class Axis:
 
 def subsample_key(generator: str) -> str | None:
     """The generator's own training-row cap, if it has one (the one-run audit honours it)."""
-    from .audit.one_run import SUBSAMPLE_KEYS
+    from .audit.one_run.method import SUBSAMPLE_KEYS
 
     return SUBSAMPLE_KEYS.get(generator)
 

@@ -68,7 +68,8 @@ def audit_scores(train, ref, schema, eps, *, m, seed, cap, generator, attacks, e
     """
     import tempfile
 
-    from privsynth.audit import one_run, one_run_layout
+    from privsynth.audit.one_run import layout as one_run_layout
+    from privsynth.audit.one_run import method as one_run
 
     p = one_run.OneRunProtocol.from_config({"m": m, "seed": seed, "attacks": list(attacks)}, where)
     can = one_run.draw_canaries(train, schema, p.canary_slice())

@@ -3,8 +3,8 @@
 # uploaded file) against holdout rows; no epsilon (privsynth.audit.nobox). Its own
 # rule, not part of the synthesis: changing it reruns neither the file's check nor
 # the EDA, fidelity and utility jobs that read the file.
-# The cells and slice: PLAN.nobox, PLAN.nobox_slice (privsynth.audit.nobox_plan).
-from privsynth.audit.nobox_plan import REFITTED as _NOBOX_REFITTED  # noqa: E402
+# The cells and slice: PLAN.nobox, PLAN.nobox_slice (privsynth.audit.nobox.plan).
+from privsynth.audit.nobox.plan import REFITTED as _NOBOX_REFITTED  # noqa: E402
 
 
 rule audit_nobox:

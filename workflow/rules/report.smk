@@ -34,7 +34,7 @@ rule report_plots:
             category="Privacy-utility plots",
             subcategory="{dataset}",
         ),
-        # one-run canary audit (privsynth.audit.one_run_report)
+        # one-run canary audit (privsynth.report.one_run)
         one_run_audit=report(
             paths.fill(paths.REPORT_PLOT, dataset="{dataset}", plot="one_run_audit"),
             caption="../report/one_run_audit.rst",

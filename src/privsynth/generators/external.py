@@ -6,7 +6,7 @@ returns its rows as they are, however many there are.  EDA, fidelity, ML utility
 and the compare page then treat it like any generator's output.
 
 There is no generator to train again, so the shadow-model and one-run audits are
-n/a for these cells (``refittable: false`` in its schema's ``x-privsynth`` block); ``privsynth.audit.nobox`` measures
+n/a for these cells (``refittable: false`` in its schema's ``x-privsynth`` block); ``privsynth.audit.nobox.measures`` measures
 what one file and the real rows can show instead.  An epsilon/delta the maker
 claims is recorded as ``claimed_epsilon``/``claimed_delta``, never as ``epsilon``:
 privsynth cannot check it.

@@ -4,7 +4,7 @@ One module per rule family (rule name = module): ``jobs/<stage>.py`` holds that
 stage's adapters, ``def <name>_job(sm) -> None``, which read ``sm.input``,
 ``sm.output``, ``sm.params``, ``sm.threads`` and call plain functions of the
 domain modules (``datasets``, ``synthesize``, ``fidelity``, ``summary``,
-``utility``, ``audit.shadow``, ``audit.canary``, ...), which take paths and config
+``utility``, ``audit.shadow.stages``, ``audit.one_run.stages``, ...), which take paths and config
 slices and never see Snakemake.  A rule's script is two lines::
 
     from privsynth.jobs import run, <stage>

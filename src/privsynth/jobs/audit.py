@@ -1,5 +1,5 @@
 """Adapters of the shadow-model audit: rules ``audit_shadow_sets``, ``audit_fit``,
-``audit_attack``, ``audit_skipped`` (``privsynth.audit.shadow``)."""
+``audit_attack``, ``audit_skipped`` (``privsynth.audit.shadow.stages``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import logging
 import os
 from typing import Any
 
-from ..audit import shadow
+from ..audit.common import skipped
+from ..audit.shadow import stages as shadow
 
 log = logging.getLogger("privsynth.audit")
 
@@ -51,4 +52,4 @@ def attack_job(sm: Any) -> None:
 
 
 def skipped_job(sm: Any) -> None:
-    shadow.skipped_summary(sm.output[0], sm.params.job)
+    skipped.write_skipped(sm.output[0], sm.params.job, "audit_status")

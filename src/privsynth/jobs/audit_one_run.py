@@ -1,22 +1,23 @@
 """Adapters of the one-run canary audit: rules ``audit_one_run_canaries``,
 ``audit_one_run_train``, ``audit_one_run_fit``, ``audit_one_run_attack``,
-``audit_one_run_skipped`` (``privsynth.audit.canary``; the fit is ``privsynth.synthesize``)."""
+``audit_one_run_skipped`` (``privsynth.audit.one_run.stages``; the fit is ``privsynth.synthesize``)."""
 
 from __future__ import annotations
 
 import tempfile
 from typing import Any
 
-from ..audit import canary
+from ..audit.common import skipped
+from ..audit.one_run import stages as one_run
 from .synthesize import synthesize_cell
 
 
 def canaries_job(sm: Any) -> None:
-    canary.canaries(sm.input.train, sm.input.schema, sm.output[0], sm.params.job)
+    one_run.canaries(sm.input.train, sm.input.schema, sm.output[0], sm.params.job)
 
 
 def train_job(sm: Any) -> None:
-    canary.audit_train(sm.input.train, sm.input.canaries, sm.output.train, sm.output.info, sm.params.job)
+    one_run.audit_train(sm.input.train, sm.input.canaries, sm.output.train, sm.output.info, sm.params.job)
 
 
 def fit_job(sm: Any) -> None:
@@ -26,7 +27,7 @@ def fit_job(sm: Any) -> None:
 
 def attack_job(sm: Any) -> None:
     i, o = sm.input, sm.output
-    canary.attack(
+    one_run.attack(
         i.train,
         i.schema,
         i.holdout,
@@ -43,4 +44,4 @@ def attack_job(sm: Any) -> None:
 
 
 def skipped_job(sm: Any) -> None:
-    canary.skipped_summary(sm.output[0], sm.params.job)
+    skipped.write_skipped(sm.output[0], sm.params.job, "one_run_status")

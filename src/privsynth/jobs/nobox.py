@@ -1,10 +1,11 @@
-"""Adapters of the no-box section: rules ``audit_nobox``, ``audit_nobox_skipped`` (``privsynth.audit.nobox``)."""
+"""Adapters of the no-box section: rules ``audit_nobox``, ``audit_nobox_skipped`` (``privsynth.audit.nobox.measures``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..audit import nobox
+from ..audit.common import skipped
+from ..audit.nobox import measures as nobox
 
 
 def nobox_job(sm: Any) -> None:
@@ -13,4 +14,4 @@ def nobox_job(sm: Any) -> None:
 
 
 def skipped_job(sm: Any) -> None:
-    nobox.skipped_summary(sm.output[0], sm.params.job)
+    skipped.write_skipped(sm.output[0], sm.params.job, "nobox_status")

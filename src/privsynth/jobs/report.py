@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import manifest, report
-from ..audit import one_run_report
+from ..report import one_run as one_run_report
 
 __all__ = ["plots_job", "report_job", "train_sizes_job"]
 

@@ -3,6 +3,7 @@
 - ``tables``: summary.csv read and normalised, repeats pooled (mean, 95% interval);
 - ``artefacts``: which files the page links, from the job's declared inputs;
 - ``plots``: the privacy-utility SVG plots;
+- ``one_run``: the one-run canary audit's plot and table; ``nobox``: the no-box table of files made elsewhere;
 - ``page``: the page itself (``templates/index.html.j2``, jinja2 with autoescape).
 
 The Snakemake adapters are in ``privsynth.jobs.report``.

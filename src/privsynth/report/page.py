@@ -23,10 +23,9 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from ..audit import nobox_report, one_run_report
 from ..display import environment, fmt
 from ..io import write_text
-from . import dp_check, headline
+from . import dp_check, headline, nobox, one_run
 from .artefacts import Artefacts, Key, Link
 from .plots import PLOT_NAMES, SHADOW_PLOTS, inline_svg
 from .tables import METRICS, aggregate, cost_metrics, normalise
@@ -153,7 +152,7 @@ def render(
     datasets = []
     for ds in dict.fromkeys(list(df["dataset"]) + list(plots)):
         own = plots.get(ds, {})
-        section = one_run_report.html_section(df, ds)  # "" where no cell has the one-run audit
+        section = one_run.html_section(df, ds)  # "" where no cell has the one-run audit
         comparison = artefacts.comparisons.get(ds)
         mine = df[df["dataset"] == ds]
         # The shadow audit's own plots only where it ran: elsewhere they would hold controls alone.
@@ -168,7 +167,7 @@ def render(
                 "plots": [(name, svg) for name in more if (svg := _svg(own.get(name))) is not None],
                 "one_run_plot": _svg(own.get("one_run_audit")) if section else None,
                 "one_run_section": section,
-                "nobox_section": nobox_report.html_section(df, ds),
+                "nobox_section": nobox.html_section(df, ds),
                 "comparison": _csv_table(comparison) if comparison is not None else None,
                 "dp_check": dp_check.rows(df, ds),
             }

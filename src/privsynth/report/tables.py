@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..audit import one_run_report
 from ..display import truthy
+from . import one_run
 
 # Audited lower bound must exceed the accountant's epsilon by more than this to
 # count as a contradiction (guards against float noise in equal values).
@@ -117,8 +117,8 @@ def contradictions(df: pd.DataFrame) -> pd.Series:
         eps = pd.to_numeric(df["audit_epsilon_accountant"], errors="coerce").fillna(eps)
     lb = pd.to_numeric(df.get("audit_epsilon_lb_worst"), errors="coerce")
     shadow = (np.isfinite(eps) & lb.notna() & (lb > eps + CONTRADICTION_TOL)).astype(bool)
-    # One-run audit: its own flag compares with the audit fit's accountant ε (audit/one_run_report.py).
-    return (shadow | one_run_report.contradictions(df).to_numpy()).astype(bool)
+    # One-run audit: its own flag compares with the audit fit's accountant ε (report/one_run.py).
+    return (shadow | one_run.contradictions(df).to_numpy()).astype(bool)
 
 
 def mean_ci(values: Iterable[float]) -> tuple[float, float, float, int]:

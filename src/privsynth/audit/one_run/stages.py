@@ -3,7 +3,7 @@
 audit fit is the synthesis job's code; adapters in ``privsynth.jobs.audit_one_run``).
 
 Each takes plain paths and its config slice, so tests call them without Snakemake.
-The method itself (canaries, guesses, the bound) is in ``audit.one_run``.
+The method itself (canaries, guesses, the bound) is in ``audit.one_run.method``.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..datasets import load_schema
-from ..errors import ConfigError, GeneratorError
-from ..io import read_json, write_json, write_parquet
-from . import one_run, one_run_layout, one_run_verdict
-from .threat_model import row_hashes
+from ...datasets import load_schema
+from ...errors import ConfigError, GeneratorError
+from ...io import read_json, write_json, write_parquet
+from ..common.threat_model import row_hashes
+from . import layout, method, verdict
 
 log = logging.getLogger("privsynth.audit.one_run")
 
@@ -28,7 +28,7 @@ log = logging.getLogger("privsynth.audit.one_run")
 def canaries(train_path: str, schema_path: str, out_path: str, job: Mapping[str, Any]) -> pd.DataFrame:
     """Draw the dataset's canaries and their coins (row ids only; records stay in train.parquet)."""
     train = pd.read_parquet(train_path)
-    can = one_run.draw_canaries(train, load_schema(schema_path), job)
+    can = method.draw_canaries(train, load_schema(schema_path), job)
     write_parquet(can, out_path)
     log.info("%d canaries (%d included by coin flip)", len(can), int(can["included"].sum()))
     return can
@@ -46,7 +46,7 @@ def audit_train(
             f"{where}.m: {len(can)} canaries are more than half of the release's {cap}-row training cap; "
             "lower m, or audit a separate fit (m up to the cap)"
         )
-    data, info = one_run_layout.audit_training_set(train, can, cap, int(job["seed"]), where, job.get("generator"))
+    data, info = layout.audit_training_set(train, can, cap, int(job["seed"]), where, job.get("generator"))
     write_parquet(data, out_train, index=True)
     info = {**{k: job[k] for k in ("dataset", "generator", "setting")}, **info, "train_split_rows": len(train)}
     write_json(info, out_info)
@@ -90,8 +90,8 @@ def attack(
     data = pd.read_parquet(audit_train_path)
     _check_training_set(data, can, info)
     # Where each canary sat in the rows the generator got: its engine's split, from the actual file.
-    split = one_run_layout.VALIDATION_SPLITS.get(job["generator"])
-    place = one_run_layout.placement(data.index.to_numpy(), can, split)
+    split = layout.VALIDATION_SPLITS.get(job["generator"])
+    place = layout.placement(data.index.to_numpy(), can, split)
     meta = read_json(metrics_path)
     syn = pd.read_parquet(synthetic_path)
     ref = pd.read_parquet(holdout_path)
@@ -99,13 +99,13 @@ def attack(
     # A reference record equal to a canary is another person's row; say how many (it is no leak).
     ref_equal = int(np.isin(row_hashes(records), row_hashes(ref[schema.names])).sum())
     t1 = time.perf_counter()
-    scores, ainfo = one_run.attack_scores(records, syn[schema.names], ref[schema.names], schema, job["attacks"])
+    scores, ainfo = method.attack_scores(records, syn[schema.names], ref[schema.names], schema, job["attacks"])
     t_attack = time.perf_counter() - t1
     fit_eps, fit_delta = meta.get("epsilon"), meta.get("delta")
     delta = float(job["delta"]) if job.get("delta") is not None else float(fit_delta or 0.0)
-    res = one_run.evaluate(scores, can, job, delta)
-    claimed, claim_source = one_run_verdict.claimed_epsilon(meta)
-    v = one_run_verdict.verdict(res["epsilon_lb"], res["ceiling"], delta, claimed)
+    res = method.evaluate(scores, can, job, delta)
+    claimed, claim_source = verdict.claimed_epsilon(meta)
+    v = verdict.verdict(res["epsilon_lb"], res["ceiling"], delta, claimed)
     key = {k: job[k] for k in ("dataset", "generator", "setting")}
     conf = float(job["confidence"])
     n_inc = res["included"]
@@ -113,7 +113,7 @@ def attack(
     report = {
         **key,
         "audit": "one-run canary audit (Steinke, Nasr & Jagielski, NeurIPS 2023), black box",
-        "neighbouring_relation": one_run.NEIGHBOURING,
+        "neighbouring_relation": method.NEIGHBOURING,
         "guarantee": (
             f"with probability >= {conf:g} over the canary coins, the audit fit is not ({res['epsilon_lb']:.4g}, "
             f"{delta:g})-DP under add/remove of one canary; Bonferroni over {res['tests']} (attack, guess design) "
@@ -121,7 +121,7 @@ def attack(
         ),
         "verdict": v["verdict"],
         "flags": v["flags"],
-        "limits": one_run_verdict.LIMITS,
+        "limits": verdict.LIMITS,
         "audit_run": job["audit_run"],
         "generator_fits": 0 if job["audit_run"] == "release" else 1,
         "protocol": {
@@ -248,15 +248,3 @@ def summary_row(r: Mapping[str, Any]) -> dict[str, Any]:
         "one_run_fits": r["generator_fits"],
         "one_run_neighbouring": "add/remove",
     }
-
-
-def _skipped_status(reason: str) -> str:
-    # "n/a (...)": the audit cannot apply to the cell at all (not a config choice).
-    return reason if reason.startswith("n/a") else f"skipped ({reason})"
-
-
-def skipped_summary(out_path: str, job: Mapping[str, Any]) -> None:
-    write_json(
-        {**{k: job[k] for k in ("dataset", "generator", "setting")}, "one_run_status": _skipped_status(job["reason"])},
-        out_path,
-    )

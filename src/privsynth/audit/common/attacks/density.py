@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ...errors import ConfigError
+from ....errors import ConfigError
 from .base import Attack, SyntheticSets
 
 if TYPE_CHECKING:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import generators, paths
-from ..config import Cell, Grid
-from ..defaults import defaults_for
-from ..generators.external import trained_on_file
-from .plan import refittable
+from ... import generators, paths
+from ...config import Cell, Grid
+from ...defaults import defaults_for
+from ...generators.external import trained_on_file
+from ..common.cells import refittable
 
 # nobox_status of the other cells: their privacy is measured by refitting the generator.
 REFITTED = "n/a (a generator privsynth refits: see the audit_ and one_run_ columns)"

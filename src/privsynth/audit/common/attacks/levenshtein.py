@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...errors import ConfigError
-from ...schema import Schema, _value_str
+from ....errors import ConfigError
+from ....schema import Schema, _value_str
 from .base import Attack, SyntheticSets
 
 

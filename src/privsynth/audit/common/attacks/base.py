@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ...errors import ConfigError
+from ....errors import ConfigError
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -15,7 +15,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from .. import display
-from . import one_run_verdict
+from ..audit.one_run import verdict
 
 ONE_RUN_NUMERIC = [
     "one_run_epsilon_lb",
@@ -224,9 +224,7 @@ def html_section(df: pd.DataFrame, dataset: str) -> Markup:
         cells += [num(r["audit_epsilon_lb_worst"]), num(r["audit_auc_worst"])]
         rows.append({"contradiction": bool(r["one_run_contradicts_dp"]), "cells": cells})
     return Markup(
-        display.environment()
-        .get_template("one_run.html.j2")
-        .render(head=head, rows=rows, limits=one_run_verdict.LIMITS)
+        display.environment().get_template("one_run.html.j2").render(head=head, rows=rows, limits=verdict.LIMITS)
     )
 
 

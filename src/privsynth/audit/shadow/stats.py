@@ -1,5 +1,5 @@
-"""Statistics of the shadow-model audit: AUC and its intervals, Clopper-Pearson
-bounds, the epsilon lower bound, thresholds chosen on shadow data.
+"""Statistics of the shadow-model audit: AUC intervals, the epsilon lower bound of a
+threshold rule, thresholds chosen on shadow data (AUC and Clopper-Pearson: ``audit.common.stats``).
 
 Every function here is pure (arrays in, numbers out); ``report`` applies them per
 (target, attack) and documents which guarantee each reported number carries
@@ -11,29 +11,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
+
+from ..common.stats import cp_lower, cp_upper
 
 #: bootstrap resamples: at least this many, and enough for ~20 resamples beyond each tail quantile
 MIN_BOOTSTRAP = 2000
 MAX_BOOTSTRAP = 20_000  # bounds the cost at n_eval = 1250; the bootstrap interval is approximate anyway
 TAIL_RESAMPLES = 20
-#: a TPR at false-positive rate f needs at least MIN_NEGATIVES_PER_FPR / f negatives
-MIN_NEGATIVES_PER_FPR = 3.0
-
-
-def auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Mann-Whitney AUC (``scipy.stats.mannwhitneyu``'s U over n1 * n0); ties count one half; nan for one class.
-
-    Not ``sklearn.metrics.roc_auc_score``: its trapezoids differ from U in the last bit for about a third of
-    inputs, which would reorder attacks whose shadow AUCs tie (``report.select``).
-    """
-    y = np.asarray(labels).astype(bool)
-    s = np.asarray(scores, dtype=np.float64)  # float32 scores would give a float32 U (the old rank sum was float64)
-    n1, n0 = int(y.sum()), int((~y).sum())
-    if n1 == 0 or n0 == 0:
-        return float("nan")
-    u = stats.mannwhitneyu(s[y], s[~y], use_continuity=False, method="asymptotic").statistic
-    return float(u / (n1 * n0))
 
 
 def bootstrap_resamples(alpha: float) -> int:
@@ -102,23 +86,9 @@ def matched_auc_ci(s_in: np.ndarray, s_out: np.ndarray, alpha: float, seed: int)
     return float(cp_lower(np.array([k]), r, alpha / 2)[0]), float(cp_upper(np.array([k]), r, alpha / 2)[0]), r
 
 
-def cp_lower(k: np.ndarray, n: int, a: float) -> np.ndarray:
-    """One-sided Clopper-Pearson lower bound at level 1 - a."""
-    k = np.asarray(k, dtype=float)
-    with np.errstate(invalid="ignore"):
-        v = stats.beta.ppf(a, k, n - k + 1)
-    return np.where(k <= 0, 0.0, v)
-
-
-def cp_upper(k: np.ndarray, n: int, a: float) -> np.ndarray:
-    """One-sided Clopper-Pearson upper bound at level 1 - a."""
-    k = np.asarray(k, dtype=float)
-    with np.errstate(invalid="ignore"):
-        v = stats.beta.ppf(1 - a, k + 1, n - k)
-    return np.where(k >= n, 1.0, v)
-
-
-def epsilon_lb(tp: np.ndarray, n_in: int, fp: np.ndarray, n_out: int, alpha: float, delta: float = 0.0) -> np.ndarray:
+def rule_epsilon_lb(
+    tp: np.ndarray, n_in: int, fp: np.ndarray, n_out: int, alpha: float, delta: float = 0.0
+) -> np.ndarray:
     """Lower confidence bound on epsilon from (tp of n_in, fp of n_out) at level 1 - alpha.
 
     For any rule, (epsilon, delta)-DP implies TPR <= e^eps FPR + delta and
@@ -177,7 +147,7 @@ def choose_rules(labels: np.ndarray, scores: np.ndarray, alpha: float, delta: fl
     D = np.array(["ge"] * len(t) + ["le"] * len(t))
     TP, FP = np.concatenate([tp, n_in - tp]), np.concatenate([fp, n_out - fp])
     acc = (TP + (n_out - FP)) / max(n_in + n_out, 1)
-    eps = epsilon_lb(TP, n_in, FP, n_out, alpha, delta)
+    eps = rule_epsilon_lb(TP, n_in, FP, n_out, alpha, delta)
     adv = TP / max(n_in, 1) - FP / max(n_out, 1)
     best_eps = int(np.lexsort((-np.abs(adv), -eps))[0])
     best_acc = int(np.argmax(acc))
@@ -196,7 +166,3 @@ def threshold_at_fpr(labels: np.ndarray, scores: np.ndarray, fpr: float) -> floa
     n_out = max(int(len(labels) - labels.sum()), 1)
     ok = np.flatnonzero(fp / n_out <= fpr + 1e-12)
     return float(t[ok[0]])  # +inf (nobody) always qualifies
-
-
-def negatives_needed(fpr: float) -> int:
-    return int(math.ceil(MIN_NEGATIVES_PER_FPR / fpr - 1e-9))

@@ -19,15 +19,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import generators
-from ..datasets import load_schema
-from ..errors import GeneratorError
-from ..io import read_json, write_json, write_parquet
-from ..schema import Schema, check_columns, coerce_frame, restore_dtypes, validate_frame
-from .attacks import SyntheticSets, make_attacks
-from .encoding import Encoder
+from ... import generators
+from ...datasets import load_schema
+from ...errors import GeneratorError
+from ...io import read_json, write_json, write_parquet
+from ...schema import Schema, check_columns, coerce_frame, restore_dtypes, validate_frame
+from ..common.attacks import SyntheticSets, make_attacks
+from ..common.encoding import Encoder
+from ..common.threat_model import AuditProtocol, TargetedMIA
 from .report import STATEMENTS_PER_RESULT, aggregate, plot_roc, run_attacks, summary_row
-from .threat_model import AuditProtocol, TargetedMIA
 
 log = logging.getLogger("privsynth.audit")
 SET_COL = "_set_id"
@@ -348,20 +348,3 @@ def release_warnings(
     if m != rel_m:
         out.append(f"shadow fits sample m = {m} rows, the release {rel_m}: attacks see a different amount of output")
     return out
-
-
-def _skipped_status(reason: str) -> str:
-    # "n/a (...)": the audit cannot apply to the cell at all (not a config choice).
-    return reason if reason.startswith("n/a") else f"skipped ({reason})"
-
-
-def skipped_summary(out_summary: str, job: Mapping[str, Any]) -> None:
-    write_json(
-        {
-            "dataset": job["dataset"],
-            "generator": job["generator"],
-            "setting": job["setting"],
-            "audit_status": _skipped_status(job["reason"]),
-        },
-        out_summary,
-    )

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..config import Cell, Grid
-from ..errors import ConfigError
-from .one_run import SUBSAMPLE_KEYS, OneRunProtocol
-from .plan import NO_REFIT, refittable, select_cells
+from ...config import Cell, Grid
+from ...errors import ConfigError
+from ..common.cells import NO_REFIT, refittable, select_cells
+from .method import SUBSAMPLE_KEYS, OneRunProtocol
 
 Key = tuple[str, str, str]
 

@@ -10,7 +10,7 @@ means").  In short, per (target, attack), on the evaluation sets:
   rule ("score >= t" or "score <= t") chosen on held-out shadow scores;
 * ``tpr_at_1pct_fpr``, ``tpr_at_10pct_fpr``: TPR on the evaluation sets at a
   threshold set on the shadow sets to that FPR, with a Clopper-Pearson interval;
-  n/a (NaN, reason in ``*_note``) when the negatives cannot support the FPR;
+  n/a (null, why in ``*_reason``) when the negatives cannot support the FPR;
 * ``accuracy``, ``advantage``, ``tpr``, ``fpr``: point estimates at the rule that
   maximises held-out shadow accuracy (no interval, not part of the guarantee).
 
@@ -23,7 +23,6 @@ so all of them hold together with probability >= confidence.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,26 +31,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..common.stats import TprAtFpr, auc, cp_lower, cp_upper, negatives_needed
 from .stats import (
-    auc,
     bootstrap_resamples,
     choose_rules,
     counts_at,
-    cp_lower,
-    cp_upper,
-    epsilon_lb,
     matched_auc_ci,
-    negatives_needed,
     paired_auc_ci,
     rule_counts,
+    rule_epsilon_lb,
     threshold_at_fpr,
 )
 
 if TYPE_CHECKING:
-    from .attacks import Attack, SyntheticSets
-    from .threat_model import AuxiliaryDataKnowledge, TargetedMIA
+    from ..common.attacks import Attack, SyntheticSets
+    from ..common.threat_model import AuxiliaryDataKnowledge, TargetedMIA
 
-__all__ = ["auc", "cp_lower", "cp_upper", "epsilon_lb", "paired_auc_ci", "matched_auc_ci", "counts_at"]
+__all__ = ["auc", "cp_lower", "cp_upper", "rule_epsilon_lb", "paired_auc_ci", "matched_auc_ci", "counts_at"]
 
 log = logging.getLogger(__name__)
 
@@ -144,22 +140,21 @@ def run_attacks(
     return AuditResult(scores=scores, results=results, alpha=alpha, statements=statements, timings=timings)
 
 
-def _tpr_at_fpr(y_sh, s_sh, y_ev, s_ev, fpr: float, alpha: float) -> dict[str, Any]:  # noqa: ANN001
+def _tpr_at_fpr(y_sh, s_sh, y_ev, s_ev, fpr: float, alpha: float) -> TprAtFpr:  # noqa: ANN001
     need = negatives_needed(fpr)
     n_out_sh, n_out_ev = int((1 - y_sh).sum()), int((1 - y_ev).sum())
     if min(n_out_sh, n_out_ev) < need:
-        return {
-            "value": math.nan,
-            "low": math.nan,
-            "high": math.nan,
-            "fpr": math.nan,
-            "note": f"n/a: {min(n_out_sh, n_out_ev)} 'out' sets (shadow {n_out_sh}, evaluation {n_out_ev}) "
+        return TprAtFpr.unsupported(
+            fpr,
+            f"n/a: {min(n_out_sh, n_out_ev)} 'out' sets (shadow {n_out_sh}, evaluation {n_out_ev}) "
             f"cannot support an FPR of {fpr:g}; needs >= {need} (3/FPR) on each side",
-        }
+        )
     t = threshold_at_fpr(y_sh, s_sh, fpr)
     tp, n_in, fp, n_out = rule_counts(y_ev, s_ev, t, "ge")
     lo, hi = cp_lower(np.array([tp]), n_in, alpha / 2)[0], cp_upper(np.array([tp]), n_in, alpha / 2)[0]
-    return {"value": tp / n_in, "low": float(lo), "high": float(hi), "fpr": fp / n_out, "note": ""}
+    return TprAtFpr(
+        value=tp / n_in, ci_low=float(lo), ci_high=float(hi), fpr=fpr, empirical_fpr=fp / n_out, threshold=t
+    )
 
 
 def _metrics(
@@ -195,7 +190,7 @@ def _metrics(
         "fpr": float(fpr),
         "accuracy_threshold": rules["accuracy"][0],
         "accuracy_rule": rules["accuracy"][1],
-        "epsilon_lb": float(epsilon_lb(np.array([tp_e]), n_in, np.array([fp_e]), n_out, alpha, delta)[0]),
+        "epsilon_lb": float(rule_epsilon_lb(np.array([tp_e]), n_in, np.array([fp_e]), n_out, alpha, delta)[0]),
         "epsilon_threshold": rules["epsilon"][0],
         "epsilon_rule": rules["epsilon"][1],
         "epsilon_tpr_low": float(cp_lower(np.array([tp_e]), n_in, alpha / 2)[0]),
@@ -208,11 +203,11 @@ def _metrics(
     for col, f in LOW_FPRS.items():
         r = _tpr_at_fpr(y_sh, s_sh, y_ev, s_ev, f, alpha)
         out |= {
-            col: r["value"],
-            f"{col}_ci_low": r["low"],
-            f"{col}_ci_high": r["high"],
-            f"{col}_eval_fpr": r["fpr"],
-            f"{col}_note": r["note"],
+            col: r.value,
+            f"{col}_ci_low": r.ci_low,
+            f"{col}_ci_high": r.ci_high,
+            f"{col}_eval_fpr": r.empirical_fpr,
+            f"{col}_reason": r.reason,
         }
     return out
 
@@ -271,7 +266,7 @@ def aggregate(results: pd.DataFrame) -> dict[str, Any]:
                 "value": None,
                 "target": None,
                 "attack": None,
-                "note": str(chosen[f"{m}_note"].iloc[0]) if f"{m}_note" in chosen else "n/a",
+                "reason": str(chosen[f"{m}_reason"].iloc[0]) if f"{m}_reason" in chosen else "n/a",
             }
         out["worst"][m] = entry
         out["mean"][m] = _finite(vals.mean()) if vals.notna().all() else None
@@ -309,7 +304,7 @@ def plot_roc(scores: pd.DataFrame, results: pd.DataFrame, title: str, path: str)
     import matplotlib.pyplot as plt
     from sklearn.metrics import roc_curve
 
-    from ..io import write_with
+    from ...io import write_with
 
     attacks = list(dict.fromkeys(results["attack"]))
     fig, axes = plt.subplots(1, len(attacks), figsize=(4.2 * len(attacks), 4.4), squeeze=False)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..schema import Schema
+from ...schema import Schema
 
 
 @dataclass

@@ -1,7 +1,8 @@
-"""The one-run audit's attacks: one score per canary from the one synthetic output, higher = "in".
+"""Record attacks: one score per record (a canary, a member) from one synthetic output, higher = "in".
 
-No shadow model and no coin is used here (``one_run.evaluate`` reads the coins only to
-count correct guesses).  Also used by the no-box section (``audit.nobox``).
+The one-run audit's attacks, also the no-box section's (``audit.nobox.measures``).  No shadow
+model and no coin is used here (``audit.one_run.method.evaluate`` reads the coins only to
+count correct guesses).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..schema import Schema
+from ...schema import Schema
 from .encoding import Encoder
 
 BANDWIDTH_CANARIES = 200

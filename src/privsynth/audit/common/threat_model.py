@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..defaults import with_defaults
-from ..errors import ConfigError, DataError
-from ..generators.declared import DEFAULT_ATTACKS, KEY, Declared
-from ..schema import Schema
+from ...defaults import with_defaults
+from ...errors import ConfigError, DataError
+from ...generators.declared import DEFAULT_ATTACKS, KEY, Declared
+from ...schema import Schema
 from .attacks import ATTACKS, make_attacks
 from .encoding import Encoder
 from .knowledge import AuxiliaryDataKnowledge

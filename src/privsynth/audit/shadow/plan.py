@@ -2,35 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from .. import generators, limits
-from ..config import Cell, Grid
-from ..errors import ConfigError
-from .threat_model import AuditProtocol
-
-# audit_status / one_run_status of cells without a generator to train again (external files);
-# their privacy section is the no-box one (privsynth.audit.nobox).
-NO_REFIT = "n/a (no generator to refit)"
-
-
-def refittable(generator: str) -> bool:
-    """False for generators the refitting audits cannot run on (``refittable`` in the schema's ``x-privsynth``)."""
-    return generators.declared(generator).refittable
-
-
-def select_cells(entries: Sequence[str], cells: Sequence[Cell], where: str, ds: str) -> list[Cell]:
-    """Cells named by config entries "generator" or "generator/setting" (a setting also names its repeats)."""
-    out: list[Cell] = []
-    for entry in entries:
-        gen, _, setting = entry.partition("/")
-        hit = [c for c in cells if c.generator == gen and (not setting or setting in (c.setting, c.base_setting))]
-        if not hit:
-            have = ", ".join(f"{c.generator}/{c.setting}" for c in cells) or "none"
-            raise ConfigError(f"{where}: {entry!r} is not in datasets.{ds}.generators ({have})")
-        out += hit
-    return out
+from ... import generators, limits
+from ...config import Cell, Grid
+from ...errors import ConfigError
+from ..common.cells import NO_REFIT, refittable, select_cells
+from ..common.threat_model import AuditProtocol
 
 
 class AuditPlan:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..schema import FINITE_TYPES, Schema, _value_str
+from ...schema import FINITE_TYPES, Schema, _value_str
 
 MISSING_NUMERIC = -1.0
 # Countable columns with at most this many integer values get one histogram bin each.

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import ConfigError
+from ....errors import ConfigError
 from .base import CHUNK, Attack, SyntheticSets, partner_of
 
 

@@ -12,11 +12,11 @@ would make them look like leaks of the holdout):
 * **DCR share**: the share of synthetic rows closer to a member than to any non-member,
   re-weighted to equal set sizes (0.5 = no preference; ties count one half);
 * **membership AUC**: the closest-distance and exact-match attacks of the audit
-  (``one_run_attacks.attack_scores``) scoring members against non-members.
+  (``audit.common.record_attacks.attack_scores``) scoring members against non-members.
 
 Every interval holds jointly at ``confidence`` (Bonferroni over all of them).
 Distances: privsynth's encoding (numeric columns scaled by the schema's bounds, L1,
-plus one per categorical mismatch; ``audit.encoding``).
+plus one per categorical mismatch; ``audit.common.encoding``).
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..datasets import load_schema, load_split
-from ..generators.external import read_rows
-from ..io import read_json, write_json
-from ..schema import Schema, restore_dtypes
-from . import bounds
-from .one_run_attacks import attack_scores
-from .threat_model import row_hashes
+from ...datasets import load_schema, load_split
+from ...generators.external import read_rows
+from ...io import read_json, write_json
+from ...schema import Schema, restore_dtypes
+from ..common import stats
+from ..common.record_attacks import attack_scores
+from ..common.threat_model import row_hashes
 
 KEY = ("dataset", "generator", "setting")
 
@@ -74,7 +74,7 @@ def _subset(df: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def _rate(k: int, n: int, alpha: float) -> dict[str, Any]:
-    lo, hi = bounds.clopper_pearson(k, n, alpha) if n else (float("nan"), float("nan"))
+    lo, hi = stats.clopper_pearson(k, n, alpha) if n else (float("nan"), float("nan"))
     return {"count": int(k), "of": int(n), "share": k / n if n else float("nan"), "ci_low": lo, "ci_high": hi}
 
 
@@ -126,7 +126,7 @@ def dcr(
     # Interval: ties settled by a seeded fair coin, so each row is a Bernoulli trial of the share.
     coin = np.random.default_rng([seed, 11]).random(n) < 0.5
     k = int((closer | (ties & coin)).sum())
-    lo, hi = bounds.clopper_pearson(k, n, alpha)
+    lo, hi = stats.clopper_pearson(k, n, alpha)
     raw = float(closer.mean() + ties.mean() / 2)
     return {
         "share": _balanced(raw, null),
@@ -155,7 +155,7 @@ def membership_auc(
     scores, _ = attack_scores(records, synthetic, nonmembers, schema, list(ATTACKS))
     per = {}
     for name, s in scores.items():
-        a, lo, hi = bounds.auc_interval(labels, s, alpha)
+        a, lo, hi = stats.auc_interval(labels, s, alpha)
         per[name] = {"auc": a, "ci_low": lo, "ci_high": hi}
     best = max(per, key=lambda k: (np.nan_to_num(per[k]["auc"]), -list(per).index(k)))
     return {
@@ -304,7 +304,3 @@ def nobox(
         report.get("membership_auc", {}).get("best", {}).get("auc"),
     )
     return report
-
-
-def skipped_summary(out_path: str, job: Mapping[str, Any]) -> None:
-    write_json({**{k: job[k] for k in KEY}, "nobox_status": job["reason"]}, out_path)

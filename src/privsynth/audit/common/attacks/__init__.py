@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ...errors import ConfigError
+from ....errors import ConfigError
 from .base import Attack, SyntheticSets
 from .closest_distance import ClosestDistance
 from .density import Density

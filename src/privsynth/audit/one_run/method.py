@@ -3,11 +3,11 @@
 Design, per dataset: ``m`` canaries are drawn from the training split (seeded;
 optionally the most outlying records and listed ids), each with a fair coin.
 Per audited cell the generator, with the cell's exact settings, is trained once
-on the *audit training set* (``one_run_layout``): base rows drawn once, before and
+on the *audit training set* (``layout``): base rows drawn once, before and
 independently of the coins, plus the included canaries, so flipping one coin adds
-or removes exactly one row.  Attacks (``one_run_attacks``) score every canary from
+or removes exactly one row.  Attacks (``audit.common.record_attacks``) score every canary from
 that one synthetic output; the auditor guesses "in" for the top k+ scores and "out"
-for the bottom k-, abstaining on the rest, and ``bounds.epsilon_lb`` turns the
+for the bottom k-, abstaining on the rest, and ``bounds.guessing_epsilon_lb`` turns the
 number of correct guesses into a lower bound on ε for (ε, δ)-DP under add/remove
 of one canary; ``fdp.mu_lb`` gives the Gaussian-DP bound beside it.
 
@@ -30,12 +30,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..defaults import properties_of, with_defaults
-from ..errors import ConfigError
-from ..schema import Schema
+from ...defaults import properties_of, with_defaults
+from ...errors import ConfigError
+from ...schema import Schema
+from ..common import stats
+from ..common.record_attacks import attack_scores
+from ..common.threat_model import outlier_scores, row_hashes
 from . import bounds, fdp
-from .one_run_attacks import attack_scores
-from .threat_model import outlier_scores, row_hashes
 
 NEIGHBOURING = "add/remove one canary record (the relation DP-SGD accountants such as Opacus and MOSTLY AI certify)"
 ATTACK_NAMES = ("closest_distance", "exact_match", "density")
@@ -236,7 +237,7 @@ def evaluate(
     n_intervals = interval_family(len(scores))
     beta_int = beta / n_intervals
     # The ceiling (every guess correct) depends on the design only.
-    ceilings = {d: bounds.epsilon_lb(m, sum(d), sum(d), alpha, delta) for d in designs}
+    ceilings = {d: bounds.guessing_epsilon_lb(m, sum(d), sum(d), alpha, delta) for d in designs}
     rows, per_attack = [], {}
     for name, s in scores.items():
         s = np.asarray(s, dtype=float)
@@ -251,18 +252,18 @@ def evaluate(
                     "k_out": k_out,
                     "guesses": r,
                     "correct": correct,
-                    "epsilon_lb": bounds.epsilon_lb(m, r, correct, alpha, delta),
+                    "epsilon_lb": bounds.guessing_epsilon_lb(m, r, correct, alpha, delta),
                     "ceiling": ceilings[(k_in, k_out)],
                     "gdp_mu_lb": fdp.mu_lb(m, r, correct, alpha),
                 }
             )
-        a, lo, hi = bounds.auc_interval(y, s, beta_int)
+        a, lo, hi = stats.auc_interval(y, s, beta_int)
         per_attack[name] = {
             "auc": a,
             "auc_ci_low": lo,
             "auc_ci_high": hi,
-            "auc_half0": bounds.auc(y[half == 0], s[half == 0]),
-            "tpr_at_low_fpr": bounds.tpr_at_fpr(y, s, p.low_fpr, beta_int),
+            "auc_half0": stats.auc(y[half == 0], s[half == 0]),
+            "tpr_at_low_fpr": bounds.tpr_at_fpr(y, s, p.low_fpr, beta_int).to_json(),
         }
     best = max(rows, key=lambda x: (x["epsilon_lb"], x["correct"]))
     ceiling = max(rows, key=lambda x: x["ceiling"])
@@ -272,7 +273,7 @@ def evaluate(
     # Headline AUC: attack chosen on half 0, evaluated on half 1 (selection does not see half 1).
     chosen = max(per_attack, key=lambda k: (np.nan_to_num(per_attack[k]["auc_half0"]), -list(scores).index(k)))
     s1 = np.asarray(scores[chosen], dtype=float)[half == 1]
-    a1, lo1, hi1 = bounds.auc_interval(y[half == 1], s1, beta_int)
+    a1, lo1, hi1 = stats.auc_interval(y[half == 1], s1, beta_int)
     eps_gdp = fdp.epsilon_at_delta(best_mu["gdp_mu_lb"], delta)
     return {
         "epsilon_lb": best["epsilon_lb"],
@@ -296,7 +297,7 @@ def evaluate(
             "mu_ceiling": mu_ceiling,
             "epsilon_at_delta": eps_gdp,
             "epsilon_at_delta_ceiling": fdp.epsilon_at_delta(mu_ceiling, delta),
-            "epsilon_note": (
+            "epsilon_reason": (
                 "n/a: delta = 0, a Gaussian mechanism has no finite pure epsilon"
                 if eps_gdp is None
                 else f"epsilon of a mu_lb-Gaussian mechanism at delta {delta:g}: an (epsilon, delta) statement only "

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 
 # The engine's default trn_val_split and the number of its 10 hash buckets that validate.
 MOSTLYAI_TRAIN_SHARE = 0.8

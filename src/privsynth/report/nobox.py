@@ -8,8 +8,8 @@ import pandas as pd
 from markupsafe import Markup
 
 from .. import display
-from .nobox import MEANING, NO_EPSILON
-from .nobox_plan import REFITTED
+from ..audit.nobox.measures import MEANING, NO_EPSILON
+from ..audit.nobox.plan import REFITTED
 
 HEAD = [
     "generator / setting",

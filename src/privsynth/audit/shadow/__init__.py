@@ -1,0 +1,1 @@
+"""The shadow-model audit (TAPAS targeted membership inference): plan, stages, report, stats."""
