@@ -18,7 +18,7 @@ import yaml
 from conftest import REPO, tiny_config
 
 from privsynth import generators, partial, paths, validation
-from privsynth.audit import nobox_plan
+from privsynth.audit.nobox import plan as nobox_plan
 from privsynth.plan import SUMMARY_FILES, Plan, summary_file_templates
 
 SCHEMA = REPO / "config" / "schema.yaml"

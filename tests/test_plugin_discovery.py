@@ -69,7 +69,7 @@ def plugin_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_the_static_block_is_what_planning_reads(plugin_dir: Path) -> None:
-    from privsynth.audit.plan import refittable
+    from privsynth.audit.common.cells import refittable
 
     d = generators.declared("tattle")
     assert (d.refittable, d.audit_attacks) == (True, ("exact_match",))
@@ -84,7 +84,7 @@ def test_the_static_block_is_what_planning_reads(plugin_dir: Path) -> None:
 def test_a_plugin_that_cannot_be_refitted_gets_the_no_box_defaults(plugin_dir: Path) -> None:
     from snakemake.utils import validate
 
-    from privsynth.audit import nobox_plan
+    from privsynth.audit.nobox import plan as nobox_plan
     from privsynth.config import Grid
 
     (plugin_dir / "boom.yaml").write_text(SCHEMA.replace("refittable: true", "refittable: false"))
@@ -130,7 +130,7 @@ def test_a_bad_static_block_is_one_line_naming_the_file(plugin_dir: Path, block:
 
 
 def test_an_unknown_attack_is_one_line_naming_the_file(plugin_dir: Path) -> None:
-    from privsynth.audit.threat_model import AuditProtocol
+    from privsynth.audit.common.threat_model import AuditProtocol
 
     path = plugin_dir / "tattle.yaml"
     path.write_text(SCHEMA.replace("[exact_match]", "[tapas]"))

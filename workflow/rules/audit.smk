@@ -3,7 +3,7 @@
 # generator runs (each written per set and resumed after a crash); per cell the
 # attacks, audit.json, scores and ROC plot. Repeats (<setting>.rN) are audited once,
 # on the base setting.
-# The cells and slices: PLAN.audit (privsynth.audit.plan.AuditPlan).
+# The cells and slices: PLAN.audit (privsynth.audit.shadow.plan.AuditPlan).
 AUDIT = PLAN.audit
 
 

@@ -1,7 +1,7 @@
 # One-run canary audit (Steinke, Nasr & Jagielski 2023), see docs/audit.md:
 # per dataset the canaries and their coins; per cell the audit training set, one
 # generator fit (none where the release is the audit run), the attacks and bound.
-# The cells and slices: PLAN.one_run (privsynth.audit.one_run_plan.OneRunPlan).
+# The cells and slices: PLAN.one_run (privsynth.audit.one_run.plan.OneRunPlan).
 ONE_RUN = PLAN.one_run
 
 
