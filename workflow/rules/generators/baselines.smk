@@ -1,4 +1,7 @@
 # Baseline generators: copy (positive control) and marginals. CPU only.
+# Every other synthesize_* rule but MOSTLY AI's (its own script) is this rule with its own
+# generators, environment and resources (`use rule synthesize_baseline as ... with:`):
+# the stage's inputs, outputs, log, benchmark and params are written once.
 
 
 rule synthesize_baseline:

@@ -2,17 +2,7 @@
 # SLURM for `gpu` GPUs (default 1) and falls back to the CPU with a warning.
 
 
-rule synthesize_great:
-    input:
-        train=synth_train,
-        schema=rules.prepare_data.output.schema,
-    output:
-        synthetic=paths.SYNTHETIC,
-        metrics=paths.METRICS,
-    log:
-        paths.log("synthesize", paths.PER_CELL),
-    benchmark:
-        BENCHMARKS["synthesize"]
+use rule synthesize_baseline as synthesize_great with:
     wildcard_constraints:
         generator="great",
     conda:
@@ -20,8 +10,3 @@ rule synthesize_great:
     threads: config["threads"]
     resources:
         gpu=gpu_of,
-    params:
-        job=synth_job,
-        code=code_of("synthesize"),
-    script:
-        "../../scripts/synthesize.py"

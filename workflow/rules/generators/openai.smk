@@ -4,17 +4,7 @@
 # run at once (the default profile sets N=1, the safe choice for rate limits).
 
 
-rule synthesize_openai:
-    input:
-        train=synth_train,
-        schema=rules.prepare_data.output.schema,
-    output:
-        synthetic=paths.SYNTHETIC,
-        metrics=paths.METRICS,
-    log:
-        paths.log("synthesize", paths.PER_CELL),
-    benchmark:
-        BENCHMARKS["synthesize"]
+use rule synthesize_baseline as synthesize_openai with:
     wildcard_constraints:
         generator="openai",
     conda:
@@ -22,8 +12,3 @@ rule synthesize_openai:
     threads: 1
     resources:
         openai_requests=1,
-    params:
-        job=synth_job,
-        code=code_of("synthesize"),
-    script:
-        "../../scripts/synthesize.py"
