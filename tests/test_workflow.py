@@ -11,6 +11,7 @@ import pytest
 import yaml
 from conftest import CONFIGS, REPO, load_test_config, tiny_config
 from conftest import planned as _planned
+from test_docs import readme_rerun_claim
 
 # tests/configs/tiny.yaml: WDBC with copy and marginals, audit/QA/EDA off.
 WDBC = load_test_config("tiny")["datasets"]["wdbc"]
@@ -142,6 +143,7 @@ def test_run_rerun_only_what_changed(tmp_path, census_path, run_workflow):
         "report": 1,
         "all": 1,
     }, planned
+    assert _as_claimed(planned) == readme_rerun_claim("one setting")  # README, "Partial reruns"
 
     # The split seed changed: everything downstream of data prep for that dataset reruns.
     cfg["datasets"]["census"]["generators"]["marginals"]["small"]["sample_size"] = 200
@@ -159,6 +161,12 @@ def test_run_rerun_only_what_changed(tmp_path, census_path, run_workflow):
         "report": 1,
         "all": 1,
     }, planned
+    assert _as_claimed(planned) == readme_rerun_claim("split seed")
+
+
+def _as_claimed(planned: dict[str, int]) -> set[str]:
+    """A dry run's rules in the README's words (``synthesize_*``; ``all`` unsaid)."""
+    return {"synthesize_*" if r.startswith("synthesize_") else r for r in planned if r != "all"}
 
 
 def test_default_config_plans_the_full_grid(tmp_path, census_path, run_workflow):
